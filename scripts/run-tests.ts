@@ -1,0 +1,69 @@
+/**
+ * Runs the test files with node's test runner against a PostgreSQL: TEST_DATABASE_URL when set,
+ * otherwise a throwaway embedded server. Each test file creates and drops its own database.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function testFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory()
+        ? testFiles(path.join(dir, e.name))
+        : e.name.endsWith('.test.js')
+          ? [path.join(dir, e.name)]
+          : [],
+    )
+    .sort();
+}
+
+async function main(): Promise<number> {
+  const filter = process.argv.slice(2);
+  const all = testFiles(path.join(__dirname, '..', 'tests'));
+  const files = filter.length ? all.filter((f) => filter.some((x) => f.includes(x))) : all;
+  let stop = () => Promise.resolve();
+  const env = { ...process.env };
+  if (!env.TEST_DATABASE_URL) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-test-'));
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    env.TEST_DATABASE_URL = pg.url;
+    stop = async () => {
+      await pg.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+    console.log(`# tests on an embedded PostgreSQL (no TEST_DATABASE_URL given)`);
+  }
+  try {
+    const child = spawn(
+      process.execPath,
+      ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      { stdio: 'inherit', env },
+    );
+    return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await stop();
+  }
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });

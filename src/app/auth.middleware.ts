@@ -1,0 +1,61 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { ApiKeyService } from '../modules/api-keys/api-key.service';
+import type { Principal } from '../common/auth/principal';
+import { HTTP_STATUS, toAppError, unauthenticated, type AppError } from '../common/errors';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** The bearer token of a request, or undefined. */
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** How each surface shows an error: GraphQL's errors array, or the REST { error } object. */
+export type ErrorShape = 'graphql' | 'rest';
+
+export function sendError(
+  res: Response,
+  error: AppError,
+  shape: ErrorShape,
+  status?: number,
+): void {
+  const body =
+    shape === 'graphql'
+      ? { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] }
+      : { error: { code: error.code, message: error.message, ...error.details } };
+  res.status(status ?? HTTP_STATUS[error.code]).json(body);
+}
+
+/**
+ * Resolves the API key before anything else runs: no key, an unknown key or a revoked key is
+ * UNAUTHENTICATED (401). Scopes are checked later, per field or endpoint.
+ */
+export function authenticate(apiKeys: ApiKeyService, shape: ErrorShape) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req);
+    if (!token) {
+      sendError(res, unauthenticated('Send an API key as "Authorization: Bearer <key>"'), shape);
+      return;
+    }
+    apiKeys
+      .authenticate(token)
+      .then((principal) => {
+        if (!principal) {
+          sendError(res, unauthenticated('The API key is unknown or revoked'), shape);
+          return;
+        }
+        req.principal = principal;
+        next();
+      })
+      .catch((err: unknown) => {
+        req.log.error({ err }, 'authentication failed');
+        sendError(res, toAppError(err), shape);
+      });
+  };
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * The one typed, validated configuration of an API process. Every environment variable the
+ * server reads is declared here, with its default; the README's configuration table mirrors it.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** When unset, an embedded PostgreSQL is started and used. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded PostgreSQL keeps its data; survives restarts. */
+  STAGEWISE_DATA_DIR: z.string().default('.stagewise'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest JSON body accepted by /graphql. */
+  GRAPHQL_BODY_LIMIT: z.string().default('2mb'),
+  /** Largest NDJSON body accepted by the bulk import endpoints. */
+  NDJSON_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 1024 * 1024 * 1024),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
+  MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  /** Print the first local ADMIN key on an empty embedded database (never in production). */
+  BOOTSTRAP_ADMIN_KEY: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+});
+
+export type Config = z.infer<typeof schema> & { usesEmbeddedPostgres: boolean };
+
+export class ConfigError extends Error {}
+
+/** Parses `env` (process.env by default); a wrong variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, usesEmbeddedPostgres: parsed.data.DATABASE_URL === undefined };
+}

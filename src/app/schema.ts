@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { buildSchema } from 'type-graphql';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { NodeResolver } from './node.resolver';
+import { scopeGuard } from './scope-guard';
+import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver';
+import { CheckpointResolver } from '../modules/checkpoints/checkpoint.resolver';
+import { CritiqueResolver } from '../modules/critiques/critique.resolver';
+import { CurriculumResolver } from '../modules/curricula/curriculum.resolver';
+import { DatasetResolver } from '../modules/datasets/dataset.resolver';
+import { ManifestItemResolver, ManifestResolver } from '../modules/manifests/manifest.resolver';
+import { PassRateResolver } from '../modules/mastery/pass-rate.resolver';
+import {
+  RoutingPolicyResolver,
+  StageAssignmentResolver,
+} from '../modules/routing/routing.resolver';
+import { RunEventResolver } from '../modules/runs/run-event.resolver';
+import { RunResolver } from '../modules/runs/run.resolver';
+import { SampleResolver } from '../modules/samples/sample.resolver';
+import { TraceResolver } from '../modules/traces/trace.resolver';
+
+export const RESOLVERS = [
+  NodeResolver,
+  ApiKeyResolver,
+  CheckpointResolver,
+  CritiqueResolver,
+  CurriculumResolver,
+  DatasetResolver,
+  ManifestResolver,
+  ManifestItemResolver,
+  PassRateResolver,
+  RoutingPolicyResolver,
+  StageAssignmentResolver,
+  RunEventResolver,
+  RunResolver,
+  SampleResolver,
+  TraceResolver,
+] as const;
+
+/** The executable schema; its printed SDL is committed as schema.graphql. */
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    validate: { forbidUnknownValues: false },
+    globalMiddlewares: [scopeGuard],
+  });
+}
+
+/** The schema's SDL in a stable order, as committed in schema.graphql. */
+export async function printAppSchema(): Promise<string> {
+  return printSchema(lexicographicSortSchema(await buildAppSchema())) + '\n';
+}

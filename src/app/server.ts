@@ -1,0 +1,159 @@
+import 'reflect-metadata';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import pino, { type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { DataSource } from 'typeorm';
+import type { Config } from './config';
+import { createRequestContext, type RequestContext } from './context';
+import { buildAppSchema } from './schema';
+import { createServices, type Services } from './services';
+import { armor, complexityPlugin } from './limits';
+import { authenticate } from './auth.middleware';
+import { httpErrorHandler } from './http-errors';
+import { mountIde } from './ide';
+import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
+import { createDataSource, type StatementCounter } from '../common/db/data-source';
+import { serverSecret } from '../common/db/server-secrets';
+import { formatGraphQLError } from '../common/errors';
+import { CursorCodec } from '../common/pagination';
+import { bulkRouter } from '../modules/bulk/bulk.router';
+import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ds: DataSource;
+  services: Services;
+  log: Logger;
+  /** Printed once at first start on the embedded default; undefined otherwise. */
+  bootstrapKey?: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Counts SQL statements (tests). */
+  counter?: StatementCounter;
+  logger?: Logger;
+}
+
+/**
+ * On the embedded default, with no key yet and outside production, make a local ADMIN key so the
+ * first user can get in. The caller prints it; it is never stored in clear.
+ */
+async function bootstrapAdminKey(config: Config, services: Services): Promise<string | undefined> {
+  if (!config.usesEmbeddedPostgres || !config.BOOTSTRAP_ADMIN_KEY) return undefined;
+  if (config.NODE_ENV === 'production' || (await services.apiKeys.count()) > 0) return undefined;
+  const { key } = await services.apiKeys.create({
+    name: 'local-admin',
+    scopes: [ApiKeyScope.ADMIN],
+  });
+  return key;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'stagewise-api' } });
+  let target: DatabaseTarget | undefined;
+  let ds: DataSource | undefined;
+  try {
+    target = await openDatabaseTarget(config, (line) => log.debug({ postgres: line }));
+    ds = createDataSource(target.url, { poolSize: config.DB_POOL_SIZE, counter: opts.counter });
+    await ds.initialize();
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+    return await listen(config, log, ds, target, opts);
+  } catch (err) {
+    if (ds?.isInitialized) await ds.destroy();
+    await target?.embedded?.stop();
+    throw err;
+  }
+}
+
+async function listen(
+  config: Config,
+  log: Logger,
+  ds: DataSource,
+  target: DatabaseTarget,
+  _opts: StartOptions,
+): Promise<RunningServer> {
+  const services = createServices(ds);
+  const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
+  const bootstrapKey = await bootstrapAdminKey(config, services);
+  const schema = await buildAppSchema();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id =
+          typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url?.startsWith('/ide-assets/') ?? false },
+    }),
+  );
+
+  const armored = armor(config);
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    plugins: [
+      ...armored.plugins,
+      complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+    ],
+    validationRules: armored.validationRules,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) =>
+      formatGraphQLError(formatted, error, (err) => log.error({ err }, 'unexpected error')),
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  mountIde(app);
+  app.use(
+    '/graphql',
+    authenticate(services.apiKeys, 'graphql'),
+    express.json({ limit: config.GRAPHQL_BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),
+    }),
+  );
+  app.use(
+    '/v1',
+    authenticate(services.apiKeys, 'rest'),
+    bulkRouter({ config, ds, services, cursors }),
+  );
+  app.use(httpErrorHandler(log));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.HOST}:${port}`;
+  return {
+    url,
+    port,
+    ds,
+    services,
+    log,
+    bootstrapKey,
+    async close() {
+      await apollo.stop();
+      await ds.destroy();
+      await target.embedded?.stop();
+    },
+  };
+}

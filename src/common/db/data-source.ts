@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
+import { ENTITIES } from './entities';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+/** Counts the SQL statements a data source sends: how tests prove loaders batch. */
+export class StatementCounter implements TypeOrmLogger {
+  count = 0;
+  logQuery(): void {
+    this.count += 1;
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+/** Compiled migrations live beside the compiled sources: dist/migrations/*.js. */
+const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', '..', 'migrations', '*.js');
+
+export function createDataSource(
+  url: string,
+  opts: { poolSize?: number; counter?: StatementCounter; applicationName?: string } = {},
+): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: [MIGRATIONS_GLOB],
+    migrationsTableName: 'typeorm_migrations',
+    migrationsTransactionMode: 'each',
+    namingStrategy: new SnakeNamingStrategy(),
+    synchronize: false,
+    logging: opts.counter ? ['query'] : false,
+    logger: opts.counter,
+    extra: { max: opts.poolSize ?? 10, application_name: opts.applicationName ?? 'stagewise' },
+  });
+}

@@ -1,0 +1,148 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Max, Min } from 'class-validator';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { badInput } from './errors';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+/** `first` / `after` of every connection field; the bound is checked before anything runs. */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_PAGE_SIZE}.` })
+  @Min(0)
+  @Max(MAX_PAGE_SIZE)
+  first: number = DEFAULT_PAGE_SIZE;
+
+  @Field(() => String, { nullable: true, description: 'endCursor of the previous page.' })
+  after?: string | null;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field()
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+/**
+ * Keyset cursors: the last row's id, signed so that a cursor the server did not issue is refused
+ * (BAD_USER_INPUT) instead of silently paging from an arbitrary place.
+ */
+export class CursorCodec {
+  constructor(private readonly secret: string) {}
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.secret).update(payload).digest('base64url').slice(0, 16);
+  }
+
+  encode(id: string | number): string {
+    const payload = Buffer.from(`k:${id}`).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  decode(cursor: string): string {
+    const [payload, signature, extra] = cursor.split('.');
+    const expected = payload ? this.sign(payload) : '';
+    const valid =
+      extra === undefined &&
+      signature !== undefined &&
+      signature.length === expected.length &&
+      timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+    const match = valid
+      ? /^k:([0-9]{1,19})$/.exec(Buffer.from(payload, 'base64url').toString())
+      : null;
+    if (!match) throw badInput('The cursor is not one this server issued', { cursor });
+    return match[1];
+  }
+}
+
+export interface Connection<T> {
+  edges: { node: T; cursor: string }[];
+  nodes: T[];
+  pageInfo: PageInfo;
+  /** Runs a COUNT only when a client asks for totalCount. */
+  countTotal: () => Promise<number>;
+}
+
+/**
+ * One page of a filtered query in a stable order (by primary key), fetched with one statement:
+ * `first + 1` rows after the cursor tell whether another page exists.
+ */
+export async function keysetPage<T extends ObjectLiteral & { id: string | number }>(
+  cursors: CursorCodec,
+  query: SelectQueryBuilder<T>,
+  args: PageArgs,
+): Promise<Connection<T>> {
+  const alias = query.alias;
+  const counter = query.clone();
+  const page = query.clone().orderBy(`${alias}.id`, 'ASC');
+  if (args.after) page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(args.after) });
+  const rows = args.first === 0 ? [] : await page.take(args.first + 1).getMany();
+  const nodes = rows.slice(0, args.first);
+  const edges = nodes.map((node) => ({ node, cursor: cursors.encode(node.id) }));
+  return {
+    edges,
+    nodes,
+    pageInfo: {
+      hasNextPage: rows.length > args.first,
+      hasPreviousPage: Boolean(args.after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    countTotal: () => counter.getCount(),
+  };
+}
+
+/** The Relay connection and edge types for one node type, named `<Type>Connection`. */
+export function ConnectionType<T extends object>(nodeType: ClassType<T>) {
+  @ObjectType(`${nodeType.name}Edge`)
+  class Edge {
+    @Field(() => nodeType)
+    node!: T;
+
+    @Field()
+    cursor!: string;
+  }
+
+  @ObjectType(`${nodeType.name}Connection`)
+  class ConnectionClass implements Connection<T> {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => [nodeType], {
+      description: 'The nodes of the edges, for clients that skip edges.',
+    })
+    nodes!: T[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    countTotal!: () => Promise<number>;
+
+    @Field(() => Int, {
+      description: 'Rows matching the filter; costs a COUNT, so ask only when needed.',
+    })
+    get totalCount(): Promise<number> {
+      return this.countTotal();
+    }
+  }
+  return ConnectionClass;
+}
+
+/** Wraps a page in the connection class, so its totalCount getter is there. */
+export function asConnection<T extends object, C extends Connection<T>>(
+  cls: ClassType<C>,
+  page: Connection<T>,
+): C {
+  return Object.assign(new cls(), page);
+}

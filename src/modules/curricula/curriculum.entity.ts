@@ -1,0 +1,105 @@
+import {
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import type { Relation } from 'typeorm';
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { BaseRow, Node } from '../../common/db/base.entity';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { RoutingPolicy } from '../routing/routing-policy.entity';
+
+export enum CurriculumStatus {
+  ACTIVE = 'ACTIVE',
+  PAUSED = 'PAUSED',
+  SUCCEEDED = 'SUCCEEDED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(CurriculumStatus, { name: 'CurriculumStatus' });
+
+export enum CurriculumPhase {
+  PENDING = 'PENDING',
+  PROBE = 'PROBE',
+  ROUTE = 'ROUTE',
+  BRIDGE = 'BRIDGE',
+  SFT = 'SFT',
+  REPROBE = 'REPROBE',
+  RL = 'RL',
+  CRITIQUE = 'CRITIQUE',
+  EVAL = 'EVAL',
+  DONE = 'DONE',
+}
+registerEnumType(CurriculumPhase, {
+  name: 'CurriculumPhase',
+  description:
+    'Where a round stands: probe, route, bridge, SFT, re-probe, RL, critique; then EVAL.',
+});
+
+/** The multi-round loop: probe, route, bridge, SFT, probe, RL, critique, next round, evaluate. */
+@ObjectType({ implements: Node })
+@Entity('curricula')
+@Index('ix_curricula_status', ['status'])
+export class Curriculum extends BaseRow {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Field()
+  @Column({ type: 'text', unique: true })
+  name!: string;
+
+  @ManyToOne(() => Checkpoint, { nullable: false, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'base_checkpoint_id' })
+  baseCheckpoint?: Relation<Checkpoint>;
+
+  @Column({ type: 'integer' })
+  baseCheckpointId!: number;
+
+  @ManyToOne(() => RoutingPolicy, { nullable: false, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'policy_id' })
+  policy?: Relation<RoutingPolicy>;
+
+  @Column({ type: 'integer' })
+  policyId!: number;
+
+  @Field(() => Int)
+  @Column({ type: 'integer' })
+  rounds!: number;
+
+  @Field(() => Int, { description: '1-based; 0 before the first round starts.' })
+  @Column({ type: 'integer', default: 0 })
+  currentRound!: number;
+
+  @Field(() => CurriculumPhase)
+  @Column({
+    type: 'enum',
+    enum: CurriculumPhase,
+    enumName: 'curriculum_phase',
+    default: CurriculumPhase.PENDING,
+  })
+  phase!: CurriculumPhase;
+
+  @Field(() => CurriculumStatus)
+  @Column({
+    type: 'enum',
+    enum: CurriculumStatus,
+    enumName: 'curriculum_status',
+    default: CurriculumStatus.ACTIVE,
+  })
+  status!: CurriculumStatus;
+
+  @Field(() => String, { nullable: true, description: 'Why it is paused, when it is.' })
+  @Column({ type: 'text', nullable: true })
+  pauseReason!: string | null;
+
+  @Field()
+  @Column({ type: 'text', default: 'local' })
+  launcher!: string;
+
+  @Field()
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

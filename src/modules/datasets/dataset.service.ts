@@ -1,0 +1,55 @@
+import type { RequestContext } from '../../app/context';
+import { conflict, notFound } from '../../common/errors';
+import { idOf } from '../../common/ids';
+import { keysetPage, type PageArgs } from '../../common/pagination';
+import { likePattern } from '../../common/sql';
+import { Dataset } from './dataset.entity';
+import type { CreateDatasetInput, DatasetFilter, UpdateDatasetInput } from './dataset.inputs';
+
+/** Datasets: named sources of samples. */
+export class DatasetService {
+  list(ctx: RequestContext, filter: DatasetFilter, page: PageArgs) {
+    const q = ctx.ds.getRepository(Dataset).createQueryBuilder('d');
+    if (filter.split) q.andWhere('d.split = :split', { split: filter.split });
+    if (filter.nameContains) {
+      q.andWhere('d.name ILIKE :name', { name: likePattern(filter.nameContains) });
+    }
+    return keysetPage(ctx.cursors, q, page);
+  }
+
+  async byName(ctx: RequestContext, name: string): Promise<Dataset> {
+    const dataset = await ctx.ds.getRepository(Dataset).findOneBy({ name });
+    if (!dataset) throw notFound('Dataset', name);
+    return dataset;
+  }
+
+  async byGlobalId(ctx: RequestContext, id: string): Promise<Dataset> {
+    const dataset = await ctx.loaders.byId(Dataset).load(idOf('Dataset', id));
+    if (!dataset) throw notFound('Dataset', id);
+    return dataset;
+  }
+
+  async create(ctx: RequestContext, input: CreateDatasetInput): Promise<Dataset> {
+    const repo = ctx.ds.getRepository(Dataset);
+    if (await repo.existsBy({ name: input.name })) {
+      throw conflict(`A dataset named "${input.name}" already exists`, { name: input.name });
+    }
+    return repo.save(
+      repo.create({ name: input.name, split: input.split, description: input.description ?? null }),
+    );
+  }
+
+  async update(ctx: RequestContext, input: UpdateDatasetInput): Promise<Dataset> {
+    const dataset = await this.byGlobalId(ctx, input.id);
+    const repo = ctx.ds.getRepository(Dataset);
+    if (input.name !== undefined && input.name !== dataset.name) {
+      if (await repo.existsBy({ name: input.name })) {
+        throw conflict(`A dataset named "${input.name}" already exists`, { name: input.name });
+      }
+      dataset.name = input.name;
+    }
+    if (input.split != null) dataset.split = input.split;
+    if (input.description !== undefined) dataset.description = input.description;
+    return repo.save(dataset);
+  }
+}

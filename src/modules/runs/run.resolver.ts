@@ -1,0 +1,57 @@
+import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../../app/context';
+import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
+import { Run } from './run.entity';
+import { RunEvent } from './run-event.entity';
+import { RunEventsArgs, RunFilter } from './run.inputs';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Manifest } from '../manifests/manifest.entity';
+import { Curriculum } from '../curricula/curriculum.entity';
+
+export const RunConnection = ConnectionType(Run);
+
+@Resolver(() => Run)
+export class RunResolver {
+  @Query(() => RunConnection)
+  async runs(
+    @Ctx() ctx: RequestContext,
+    @Args() page: PageArgs,
+    @Arg('filter', () => RunFilter, { nullable: true }) filter?: RunFilter,
+  ) {
+    return asConnection(RunConnection, await ctx.services.runs.list(ctx, filter ?? {}, page));
+  }
+
+  @FieldResolver(() => [RunEvent], { description: 'Stored events after afterSeq, in seq order.' })
+  events(@Root() run: Run, @Ctx() ctx: RequestContext, @Args() args: RunEventsArgs) {
+    return ctx.loaders
+      .childrenBy(RunEvent, 'runId', { first: args.first, orderBy: 'seq', after: args.afterSeq })
+      .load(run.id);
+  }
+
+  @FieldResolver(() => Checkpoint, { nullable: true })
+  inputCheckpoint(@Root() run: Run, @Ctx() ctx: RequestContext) {
+    return run.inputCheckpointId ? ctx.loaders.byId(Checkpoint).load(run.inputCheckpointId) : null;
+  }
+
+  @FieldResolver(() => Checkpoint, { nullable: true })
+  outputCheckpoint(@Root() run: Run, @Ctx() ctx: RequestContext) {
+    return run.outputCheckpointId
+      ? ctx.loaders.byId(Checkpoint).load(run.outputCheckpointId)
+      : null;
+  }
+
+  @FieldResolver(() => Manifest, { nullable: true })
+  manifest(@Root() run: Run, @Ctx() ctx: RequestContext) {
+    return run.manifestId ? ctx.loaders.byId(Manifest).load(run.manifestId) : null;
+  }
+
+  @FieldResolver(() => Curriculum, { nullable: true })
+  curriculum(@Root() run: Run, @Ctx() ctx: RequestContext) {
+    return run.curriculumId ? ctx.loaders.byId(Curriculum).load(run.curriculumId) : null;
+  }
+
+  @FieldResolver(() => Run, { nullable: true, description: 'The attempt this one retries.' })
+  retryOf(@Root() run: Run, @Ctx() ctx: RequestContext) {
+    return run.retryOfId ? ctx.loaders.byId(Run).load(run.retryOfId) : null;
+  }
+}

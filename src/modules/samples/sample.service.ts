@@ -1,0 +1,76 @@
+import type { RequestContext } from '../../app/context';
+import { badInput, notFound } from '../../common/errors';
+import { idOf } from '../../common/ids';
+import { keysetPage, type PageArgs } from '../../common/pagination';
+import { likePattern } from '../../common/sql';
+import { withTransaction } from '../../common/db/transaction';
+import { Sample } from './sample.entity';
+import type { ImportSamplesInput, SampleFilter } from './sample.inputs';
+import { importSampleRows, type ImportSamplesResult } from './sample.import';
+
+/** Samples: problems with gold answers, filtered by dataset, tags, text, mastery and stage. */
+export class SampleService {
+  query(ctx: RequestContext, filter: SampleFilter) {
+    const q = ctx.ds.getRepository(Sample).createQueryBuilder('s');
+    if (filter.datasetIds) {
+      q.andWhere('s.datasetId = ANY(:datasetIds)', {
+        datasetIds: filter.datasetIds.map((id) => idOf('Dataset', id)),
+      });
+    }
+    if (filter.tagsAny?.length)
+      q.andWhere('s.tags && :tagsAny::text[]', { tagsAny: filter.tagsAny });
+    if (filter.tagsAll?.length)
+      q.andWhere('s.tags @> :tagsAll::text[]', { tagsAll: filter.tagsAll });
+    if (filter.domain !== undefined) q.andWhere('s.domain = :domain', { domain: filter.domain });
+    if (filter.problemContains) {
+      q.andWhere('s.problem ILIKE :problem', { problem: likePattern(filter.problemContains) });
+    }
+    if (filter.passRate) {
+      const { checkpointId, min, max } = filter.passRate;
+      if (min !== undefined && max !== undefined && min > max) {
+        throw badInput(`passRate.min (${min}) is above passRate.max (${max})`);
+      }
+      q.innerJoin('pass_rates', 'pr', 'pr.sample_id = s.id AND pr.checkpoint_id = :prCheckpoint', {
+        prCheckpoint: idOf('Checkpoint', checkpointId),
+      });
+      if (min !== undefined) q.andWhere('pr.rate >= :prMin', { prMin: min });
+      if (max !== undefined) q.andWhere('pr.rate <= :prMax', { prMax: max });
+    }
+    if (filter.stage) {
+      q.andWhere(
+        `EXISTS (SELECT 1 FROM stage_assignments sa WHERE sa.sample_id = s.id
+           AND sa.curriculum_id = :saCurriculum AND sa.round = :saRound AND sa.stage = :saStage)`,
+        {
+          saCurriculum: idOf('Curriculum', filter.stage.curriculumId),
+          saRound: filter.stage.round,
+          saStage: filter.stage.stage,
+        },
+      );
+    }
+    return q;
+  }
+
+  list(ctx: RequestContext, filter: SampleFilter, page: PageArgs) {
+    return keysetPage(ctx.cursors, this.query(ctx, filter), page);
+  }
+
+  async import(ctx: RequestContext, input: ImportSamplesInput): Promise<ImportSamplesResult> {
+    const dataset = await ctx.services.datasets.byGlobalId(ctx, input.datasetId);
+    const rows = input.samples.map((s, i) => ({
+      line: i + 1,
+      externalId: s.externalId,
+      problem: s.problem,
+      answer: s.answer,
+      domain: s.domain ?? null,
+      tags: s.tags ?? [],
+      metadata: s.metadata ?? {},
+    }));
+    return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, dataset.id, rows));
+  }
+
+  async byGlobalId(ctx: RequestContext, id: string): Promise<Sample> {
+    const sample = await ctx.loaders.byId(Sample).load(idOf('Sample', id));
+    if (!sample) throw notFound('Sample', id);
+    return sample;
+  }
+}

@@ -1,0 +1,48 @@
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../../app/context';
+import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
+import { Trace } from './trace.entity';
+import { ImportTracesInput, TraceFilter } from './trace.inputs';
+import { ImportTracesResult } from './trace.import';
+import { Sample } from '../samples/sample.entity';
+import { Run } from '../runs/run.entity';
+
+export const TraceConnection = ConnectionType(Trace);
+
+@Resolver(() => Trace)
+export class TraceResolver {
+  @Query(() => TraceConnection, { description: 'Traces in a stable order (oldest first).' })
+  async traces(
+    @Ctx() ctx: RequestContext,
+    @Args() page: PageArgs,
+    @Arg('filter', () => TraceFilter, { nullable: true }) filter?: TraceFilter,
+  ) {
+    return asConnection(TraceConnection, await ctx.services.traces.list(ctx, filter ?? {}, page));
+  }
+
+  @Mutation(() => ImportTracesResult, {
+    description:
+      'Adds up to 1,000 traces to samples of a dataset; idempotent per (sample, externalId).',
+  })
+  importTraces(@Ctx() ctx: RequestContext, @Arg('input') input: ImportTracesInput) {
+    return ctx.services.traces.import(ctx, input);
+  }
+
+  @FieldResolver(() => Sample)
+  sample(@Root() trace: Trace, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.byId(Sample).load(trace.sampleId);
+  }
+
+  @FieldResolver(() => Trace, {
+    nullable: true,
+    description: 'The trace this one was derived from.',
+  })
+  parent(@Root() trace: Trace, @Ctx() ctx: RequestContext) {
+    return trace.parentTraceId ? ctx.loaders.byId(Trace).load(trace.parentTraceId) : null;
+  }
+
+  @FieldResolver(() => Run, { nullable: true, description: 'The run that wrote it.' })
+  run(@Root() trace: Trace, @Ctx() ctx: RequestContext) {
+    return trace.runId ? ctx.loaders.byId(Run).load(trace.runId) : null;
+  }
+}

@@ -1,0 +1,52 @@
+import type { RequestContext } from '../../app/context';
+import { notFound } from '../../common/errors';
+import { idOf } from '../../common/ids';
+import { keysetPage, type PageArgs } from '../../common/pagination';
+import { withTransaction } from '../../common/db/transaction';
+import { Trace } from './trace.entity';
+import type { ImportTracesInput, TraceFilter } from './trace.inputs';
+import { importTraceRows, type ImportTracesResult } from './trace.import';
+
+/** Traces: every text produced about a sample, the big table. */
+export class TraceService {
+  query(ctx: RequestContext, filter: TraceFilter) {
+    const q = ctx.ds.getRepository(Trace).createQueryBuilder('t');
+    if (filter.sampleId)
+      q.andWhere('t.sampleId = :sampleId', { sampleId: idOf('Sample', filter.sampleId) });
+    if (filter.kind) q.andWhere('t.kind = :kind', { kind: filter.kind });
+    if (filter.correct != null) q.andWhere('t.correct = :correct', { correct: filter.correct });
+    if (filter.runId) q.andWhere('t.runId = :runId', { runId: idOf('Run', filter.runId) });
+    if (filter.producer !== undefined)
+      q.andWhere('t.producer = :producer', { producer: filter.producer });
+    return q;
+  }
+
+  list(ctx: RequestContext, filter: TraceFilter, page: PageArgs) {
+    return keysetPage(ctx.cursors, this.query(ctx, filter), page);
+  }
+
+  async import(ctx: RequestContext, input: ImportTracesInput): Promise<ImportTracesResult> {
+    const dataset = await ctx.services.datasets.byGlobalId(ctx, input.datasetId);
+    const rows = input.traces.map((t, i) => ({
+      line: i + 1,
+      sampleExternalId: t.sampleExternalId,
+      externalId: t.externalId ?? null,
+      kind: t.kind,
+      text: t.text,
+      finalAnswer: t.finalAnswer ?? null,
+      correct: t.correct ?? null,
+      reward: t.reward ?? null,
+      graderVersion: t.graderVersion ?? null,
+      producer: t.producer ?? null,
+      tokenCount: t.tokenCount ?? null,
+      metadata: t.metadata ?? {},
+    }));
+    return withTransaction(ctx.ds, (qr, client) => importTraceRows(qr, client, dataset.id, rows));
+  }
+
+  async byGlobalId(ctx: RequestContext, id: string): Promise<Trace> {
+    const trace = await ctx.loaders.byId(Trace).load(idOf('Trace', id));
+    if (!trace) throw notFound('Trace', id);
+    return trace;
+  }
+}
