@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Config } from './config';
 
@@ -13,19 +13,39 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
   return typeof first === 'number' ? 1 + childComplexity * Math.max(first, 1) : undefined;
 };
 
+/**
+ * The cost of the operation. Pricing coerces the variables before Apollo does, so a missing or
+ * wrong variable surfaces here: it is the client's mistake (400), as it would be at execution.
+ */
+function priceOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  request: { operationName?: string | null; variables?: Record<string, unknown> | null },
+): number {
+  try {
+    return getComplexity({
+      schema,
+      query: document,
+      operationName: request.operationName ?? undefined,
+      variables: request.variables ?? {},
+      estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (err) {
+    if (!(err instanceof GraphQLError)) throw err;
+    throw new GraphQLError(err.message, {
+      nodes: err.nodes,
+      extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+    });
+  }
+}
+
 /** Refuses a too-costly operation after parsing and validation, before anything executes. */
 export function complexityPlugin(schema: GraphQLSchema, max: number): ApolloServerPlugin {
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ request, document }) {
-          const complexity = getComplexity({
-            schema,
-            query: document,
-            operationName: request.operationName ?? undefined,
-            variables: request.variables ?? {},
-            estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          });
+          const complexity = priceOperation(schema, document, request);
           if (complexity > max) {
             throw new GraphQLError(
               `The query is too complex: ${complexity} > ${max}. Ask for smaller pages or fewer nested lists.`,
@@ -46,14 +66,22 @@ export function complexityPlugin(schema: GraphQLSchema, max: number): ApolloServ
   };
 }
 
-/** Depth, alias, directive and token limits, checked as validation rules. */
+/** Lexical tokens in one document: bounds the parser's work on huge queries. */
+const MAX_TOKENS = 10_000;
+
+/**
+ * Depth, alias and directive limits, checked as validation rules, and the token limit, enforced
+ * by graphql-js's own parser (armor's token plugin re-parses in a hook, so a syntax error or too
+ * many tokens would come back as HTTP 500 instead of 400).
+ */
 export function armor(config: Config) {
-  return new ApolloArmor({
+  const armored = new ApolloArmor({
     maxDepth: { n: config.MAX_QUERY_DEPTH, ignoreIntrospection: true },
     maxAliases: { n: config.MAX_ALIASES },
     maxDirectives: { n: 50 },
-    maxTokens: { n: 10_000 },
+    maxTokens: { enabled: false },
     costLimit: { enabled: false },
     blockFieldSuggestion: { enabled: false },
   }).protect();
+  return { ...armored, parseOptions: { maxTokens: MAX_TOKENS } };
 }

@@ -112,6 +112,7 @@ async function listen(
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
     validationRules: armored.validationRules,
+    parseOptions: armored.parseOptions,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) =>
       formatGraphQLError(formatted, error, (err) => log.error({ err }, 'unexpected error')),

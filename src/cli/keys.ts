@@ -12,13 +12,22 @@ const USAGE = `Usage:
 
 const USER_SCOPES = new Set<string>([ApiKeyScope.READ, ApiKeyScope.WRITE, ApiKeyScope.ADMIN]);
 
+/** The parsed arguments; an unknown option fails with the usage, like any other wrong call. */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } },
+    });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+}
+
 /** `npm run keys`: create, list and revoke API keys directly in the database. */
 async function main(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { name: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } },
-  });
+  const { positionals, values } = parseCommandLine(argv);
   const [command, target] = positionals;
   if (command === 'create') {
     const scopes = (values.scopes ?? '')

@@ -52,12 +52,15 @@ export class CursorCodec {
 
   decode(cursor: string): string {
     const [payload, signature, extra] = cursor.split('.');
-    const expected = payload ? this.sign(payload) : '';
+    const expected = Buffer.from(payload ? this.sign(payload) : '');
+    // Compare byte lengths: a non-ASCII signature of the right character count would make
+    // timingSafeEqual throw (an INTERNAL error) instead of refusing the cursor.
+    const given = Buffer.from(signature ?? '');
     const valid =
       extra === undefined &&
       signature !== undefined &&
-      signature.length === expected.length &&
-      timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+      given.length === expected.length &&
+      timingSafeEqual(given, expected);
     const match = valid
       ? /^k:([0-9]{1,19})$/.exec(Buffer.from(payload, 'base64url').toString())
       : null;
@@ -87,7 +90,8 @@ export async function keysetPage<T extends ObjectLiteral & { id: string | number
   const counter = query.clone();
   const page = query.clone().orderBy(`${alias}.id`, 'ASC');
   if (args.after) page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(args.after) });
-  const rows = args.first === 0 ? [] : await page.take(args.first + 1).getMany();
+  // Even for first: 0, one row is read so that hasNextPage says whether any row follows.
+  const rows = await page.take(args.first + 1).getMany();
   const nodes = rows.slice(0, args.first);
   const edges = nodes.map((node) => ({ node, cursor: cursors.encode(node.id) }));
   return {

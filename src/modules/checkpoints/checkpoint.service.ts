@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../app/context';
-import { conflict, notFound } from '../../common/errors';
+import { loadNode } from '../../common/load-node';
+import { conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from './checkpoint.entity';
@@ -17,15 +18,9 @@ export class CheckpointService {
     return keysetPage(ctx.cursors, q, page);
   }
 
-  async byGlobalId(ctx: RequestContext, id: string): Promise<Checkpoint> {
-    const checkpoint = await ctx.loaders.byId(Checkpoint).load(idOf('Checkpoint', id));
-    if (!checkpoint) throw notFound('Checkpoint', id);
-    return checkpoint;
-  }
-
   async create(ctx: RequestContext, input: CreateCheckpointInput): Promise<Checkpoint> {
     const repo = ctx.ds.getRepository(Checkpoint);
-    const parent = input.parentId ? await this.byGlobalId(ctx, input.parentId) : null;
+    const parent = input.parentId ? await loadNode(ctx, Checkpoint, input.parentId) : null;
     if (await repo.existsBy({ name: input.name })) {
       throw conflict(`A checkpoint named "${input.name}" already exists`, { name: input.name });
     }

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../app/context';
+import { loadNode } from '../../common/load-node';
 import { conflict, notFound } from '../../common/errors';
-import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { likePattern } from '../../common/sql';
 import { Dataset } from './dataset.entity';
@@ -23,12 +23,6 @@ export class DatasetService {
     return dataset;
   }
 
-  async byGlobalId(ctx: RequestContext, id: string): Promise<Dataset> {
-    const dataset = await ctx.loaders.byId(Dataset).load(idOf('Dataset', id));
-    if (!dataset) throw notFound('Dataset', id);
-    return dataset;
-  }
-
   async create(ctx: RequestContext, input: CreateDatasetInput): Promise<Dataset> {
     const repo = ctx.ds.getRepository(Dataset);
     if (await repo.existsBy({ name: input.name })) {
@@ -40,7 +34,7 @@ export class DatasetService {
   }
 
   async update(ctx: RequestContext, input: UpdateDatasetInput): Promise<Dataset> {
-    const dataset = await this.byGlobalId(ctx, input.id);
+    const dataset = await loadNode(ctx, Dataset, input.id);
     const repo = ctx.ds.getRepository(Dataset);
     if (input.name !== undefined && input.name !== dataset.name) {
       if (await repo.existsBy({ name: input.name })) {

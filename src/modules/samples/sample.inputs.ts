@@ -60,10 +60,10 @@ export class SampleFilter {
   @ArrayMaxSize(LIMITS.tags)
   tagsAll?: string[];
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'null: samples without a domain.' })
   @IsOptional()
   @MaxLength(LIMITS.domain)
-  domain?: string;
+  domain?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Case-insensitive text in the problem.' })
   @IsOptional()

@@ -1,5 +1,7 @@
 import type { RequestContext } from '../../app/context';
-import { badInput, notFound } from '../../common/errors';
+import { loadNode } from '../../common/load-node';
+import { Dataset } from '../datasets/dataset.entity';
+import { badInput } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { likePattern } from '../../common/sql';
@@ -21,7 +23,10 @@ export class SampleService {
       q.andWhere('s.tags && :tagsAny::text[]', { tagsAny: filter.tagsAny });
     if (filter.tagsAll?.length)
       q.andWhere('s.tags @> :tagsAll::text[]', { tagsAll: filter.tagsAll });
-    if (filter.domain !== undefined) q.andWhere('s.domain = :domain', { domain: filter.domain });
+    // An explicit null asks for the samples without a domain.
+    if (filter.domain === null) q.andWhere('s.domain IS NULL');
+    else if (filter.domain !== undefined)
+      q.andWhere('s.domain = :domain', { domain: filter.domain });
     if (filter.problemContains) {
       q.andWhere('s.problem ILIKE :problem', { problem: likePattern(filter.problemContains) });
     }
@@ -55,7 +60,7 @@ export class SampleService {
   }
 
   async import(ctx: RequestContext, input: ImportSamplesInput): Promise<ImportSamplesResult> {
-    const dataset = await ctx.services.datasets.byGlobalId(ctx, input.datasetId);
+    const dataset = await loadNode(ctx, Dataset, input.datasetId);
     const rows = input.samples.map((s, i) => ({
       line: i + 1,
       externalId: s.externalId,
@@ -66,11 +71,5 @@ export class SampleService {
       metadata: s.metadata ?? {},
     }));
     return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, dataset.id, rows));
-  }
-
-  async byGlobalId(ctx: RequestContext, id: string): Promise<Sample> {
-    const sample = await ctx.loaders.byId(Sample).load(idOf('Sample', id));
-    if (!sample) throw notFound('Sample', id);
-    return sample;
   }
 }

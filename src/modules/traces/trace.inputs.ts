@@ -26,10 +26,10 @@ export class TraceFilter {
   @Field(() => ID, { nullable: true, description: 'Written by this run.' })
   runId?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'null: traces without a producer.' })
   @IsOptional()
   @MaxLength(LIMITS.producer)
-  producer?: string;
+  producer?: string | null;
 }
 
 @InputType()

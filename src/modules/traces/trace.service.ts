@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../app/context';
-import { notFound } from '../../common/errors';
+import { loadNode } from '../../common/load-node';
+import { Dataset } from '../datasets/dataset.entity';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { withTransaction } from '../../common/db/transaction';
@@ -16,8 +17,10 @@ export class TraceService {
     if (filter.kind) q.andWhere('t.kind = :kind', { kind: filter.kind });
     if (filter.correct != null) q.andWhere('t.correct = :correct', { correct: filter.correct });
     if (filter.runId) q.andWhere('t.runId = :runId', { runId: idOf('Run', filter.runId) });
-    if (filter.producer !== undefined)
+    if (filter.producer === null) q.andWhere('t.producer IS NULL');
+    else if (filter.producer !== undefined) {
       q.andWhere('t.producer = :producer', { producer: filter.producer });
+    }
     return q;
   }
 
@@ -26,7 +29,7 @@ export class TraceService {
   }
 
   async import(ctx: RequestContext, input: ImportTracesInput): Promise<ImportTracesResult> {
-    const dataset = await ctx.services.datasets.byGlobalId(ctx, input.datasetId);
+    const dataset = await loadNode(ctx, Dataset, input.datasetId);
     const rows = input.traces.map((t, i) => ({
       line: i + 1,
       sampleExternalId: t.sampleExternalId,
@@ -42,11 +45,5 @@ export class TraceService {
       metadata: t.metadata ?? {},
     }));
     return withTransaction(ctx.ds, (qr, client) => importTraceRows(qr, client, dataset.id, rows));
-  }
-
-  async byGlobalId(ctx: RequestContext, id: string): Promise<Trace> {
-    const trace = await ctx.loaders.byId(Trace).load(idOf('Trace', id));
-    if (!trace) throw notFound('Trace', id);
-    return trace;
   }
 }

@@ -1,0 +1,83 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../src/common/db/data-source';
+import { createTestDatabase } from './helpers/test-server';
+
+async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
+  const sql = await ds.driver.createSchemaBuilder().log();
+  return sql.upQueries.map((q) => q.query);
+}
+
+async function appliedCount(ds: DataSource): Promise<number> {
+  const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM typeorm_migrations`);
+  return rows[0].n;
+}
+
+/** Tables, sequences, types and functions in public (but the ledger and extensions' own). */
+async function userObjects(ds: DataSource): Promise<string[]> {
+  const rows: { name: string }[] = await ds.query(`
+    SELECT c.relkind::text || ':' || c.relname AS name
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+       AND c.relname NOT LIKE 'typeorm_migrations%'
+    UNION ALL
+    SELECT 'type:' || t.typname
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c')
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
+    UNION ALL
+    SELECT 'function:' || p.proname
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    ORDER BY 1`);
+  return rows.map((r) => r.name);
+}
+
+describe('migrations', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let ds: DataSource;
+  before(async () => {
+    db = await createTestDatabase();
+    ds = createDataSource(db.url, { poolSize: 2 });
+    await ds.initialize();
+  });
+  after(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await db?.drop();
+  });
+
+  it('finds migrations to run', () => {
+    assert.ok(ds.migrations.length > 0, 'compiled migrations are found');
+  });
+
+  it('brings a fresh database to exactly what the entities describe', async () => {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    assert.equal(applied.length, ds.migrations.length);
+    assert.deepEqual(await pendingSchemaChanges(ds), []);
+    assert.equal(await ds.showMigrations(), false, 'nothing pending');
+  });
+
+  it('is idempotent: running again applies nothing', async () => {
+    assert.deepEqual(await ds.runMigrations({ transaction: 'each' }), []);
+  });
+
+  it('is reversible: undoing every migration leaves an empty schema', async () => {
+    let n = await appliedCount(ds);
+    assert.ok(n > 0);
+    while (n > 0) {
+      await ds.undoLastMigration({ transaction: 'each' });
+      const after = await appliedCount(ds);
+      assert.equal(after, n - 1, 'each undo removes one migration');
+      n = after;
+    }
+    assert.deepEqual(await userObjects(ds), []);
+  });
+
+  it('runs again after a full undo, and still agrees with the entities', async () => {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    assert.equal(applied.length, ds.migrations.length);
+    assert.deepEqual(await pendingSchemaChanges(ds), []);
+  });
+});

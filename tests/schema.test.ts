@@ -1,0 +1,37 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildAppSchema, printAppSchema } from '../src/app/schema';
+
+/** schema.graphql at the repository root: two levels above dist/tests, or the working dir. */
+function committedSchemaPath(): string {
+  const candidates = [
+    path.join(__dirname, '..', '..', 'schema.graphql'),
+    path.join(process.cwd(), 'schema.graphql'),
+  ];
+  const found = candidates.find((p) => fs.existsSync(p));
+  assert.ok(found, `schema.graphql not found in ${candidates.join(' or ')}`);
+  return found;
+}
+
+describe('schema.graphql', () => {
+  it('is exactly the SDL the code builds (run `npm run schema` after changing the API)', async () => {
+    const committed = fs.readFileSync(committedSchemaPath(), 'utf8');
+    const built = await printAppSchema();
+    assert.equal(built, committed);
+  });
+
+  it('is stable: printing twice gives the same text', async () => {
+    assert.equal(await printAppSchema(), await printAppSchema());
+  });
+
+  it('declares the ADMIN scope on every key-management field', async () => {
+    const schema = await buildAppSchema();
+    const query = schema.getQueryType()!.getFields();
+    const mutation = schema.getMutationType()!.getFields();
+    assert.equal(query.apiKeys.extensions.scope, 'ADMIN');
+    assert.equal(mutation.createApiKey.extensions.scope, 'ADMIN');
+    assert.equal(mutation.revokeApiKey.extensions.scope, 'ADMIN');
+  });
+});
