@@ -89,6 +89,9 @@ async function listen(
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
+  // Bulk imports stream gigabytes for minutes; Node's default 300 s body deadline would cut them.
+  // Headers still have to arrive within headersTimeout.
+  httpServer.requestTimeout = 0;
   app.use(
     pinoHttp({
       logger: log,

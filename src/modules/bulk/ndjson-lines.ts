@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { LIMITS } from '../../common/limits';
 import { TraceKind } from '../traces/trace.entity';
-import type { StagedSample } from '../samples/sample.import';
-import type { StagedTrace } from '../traces/trace.import';
+import { toStagedSample, type StagedSample } from '../samples/sample.import';
+import { toStagedTrace, type StagedTrace } from '../traces/trace.import';
 import { badInput } from '../../common/errors';
 
 /** What one NDJSON line may hold. Unknown keys are refused: a typo must not drop a field. */
@@ -52,32 +52,9 @@ function parseLine<S extends z.ZodType>(schema: S, text: string, line: number): 
 }
 
 export function parseSampleLine(text: string, line: number): StagedSample {
-  const s = parseLine(sampleLine, text, line);
-  return {
-    line,
-    externalId: s.externalId,
-    problem: s.problem,
-    answer: s.answer,
-    domain: s.domain ?? null,
-    tags: s.tags ?? [],
-    metadata: s.metadata ?? {},
-  };
+  return toStagedSample(line, parseLine(sampleLine, text, line));
 }
 
 export function parseTraceLine(text: string, line: number): StagedTrace {
-  const t = parseLine(traceLine, text, line);
-  return {
-    line,
-    sampleExternalId: t.sampleExternalId,
-    externalId: t.externalId ?? null,
-    kind: t.kind,
-    text: t.text,
-    finalAnswer: t.finalAnswer ?? null,
-    correct: t.correct ?? null,
-    reward: t.reward ?? null,
-    graderVersion: t.graderVersion ?? null,
-    producer: t.producer ?? null,
-    tokenCount: t.tokenCount ?? null,
-    metadata: t.metadata ?? {},
-  };
+  return toStagedTrace(line, parseLine(traceLine, text, line));
 }

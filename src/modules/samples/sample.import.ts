@@ -15,6 +15,26 @@ export interface StagedSample {
   metadata: Record<string, unknown>;
 }
 
+/** A sample as a client sends it (GraphQL input or NDJSON line). */
+export type SampleRecord = Pick<StagedSample, 'externalId' | 'problem' | 'answer'> & {
+  domain?: string | null;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+};
+
+/** Fills the absent optional fields, so both import paths stage the same row. */
+export function toStagedSample(line: number, s: SampleRecord): StagedSample {
+  return {
+    line,
+    externalId: s.externalId,
+    problem: s.problem,
+    answer: s.answer,
+    domain: s.domain ?? null,
+    tags: s.tags ?? [],
+    metadata: s.metadata ?? {},
+  };
+}
+
 @ObjectType({
   description: 'A sample that was not inserted: its problem is already in the dataset.',
 })

@@ -8,7 +8,7 @@ import { likePattern } from '../../common/sql';
 import { withTransaction } from '../../common/db/transaction';
 import { Sample } from './sample.entity';
 import type { ImportSamplesInput, SampleFilter } from './sample.inputs';
-import { importSampleRows, type ImportSamplesResult } from './sample.import';
+import { importSampleRows, toStagedSample, type ImportSamplesResult } from './sample.import';
 
 /** Samples: problems with gold answers, filtered by dataset, tags, text, mastery and stage. */
 export class SampleService {
@@ -61,15 +61,7 @@ export class SampleService {
 
   async import(ctx: RequestContext, input: ImportSamplesInput): Promise<ImportSamplesResult> {
     const dataset = await loadNode(ctx, Dataset, input.datasetId);
-    const rows = input.samples.map((s, i) => ({
-      line: i + 1,
-      externalId: s.externalId,
-      problem: s.problem,
-      answer: s.answer,
-      domain: s.domain ?? null,
-      tags: s.tags ?? [],
-      metadata: s.metadata ?? {},
-    }));
+    const rows = input.samples.map((s, i) => toStagedSample(i + 1, s));
     return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, dataset.id, rows));
   }
 }

@@ -22,6 +22,30 @@ export interface StagedTrace {
   metadata: Record<string, unknown>;
 }
 
+/** A trace as a client sends it (GraphQL input or NDJSON line): optional fields may be absent. */
+export type TraceRecord = Pick<StagedTrace, 'sampleExternalId' | 'kind' | 'text'> & {
+  [K in Exclude<keyof StagedTrace, 'line' | 'sampleExternalId' | 'kind' | 'text'>]?:
+    StagedTrace[K] | undefined;
+};
+
+/** Fills the absent optional fields, so both import paths stage the same row. */
+export function toStagedTrace(line: number, t: TraceRecord): StagedTrace {
+  return {
+    line,
+    sampleExternalId: t.sampleExternalId,
+    externalId: t.externalId ?? null,
+    kind: t.kind,
+    text: t.text,
+    finalAnswer: t.finalAnswer ?? null,
+    correct: t.correct ?? null,
+    reward: t.reward ?? null,
+    graderVersion: t.graderVersion ?? null,
+    producer: t.producer ?? null,
+    tokenCount: t.tokenCount ?? null,
+    metadata: t.metadata ?? {},
+  };
+}
+
 @ObjectType()
 export class ImportTracesResult {
   @Field(() => Int, { description: 'New traces written.' })

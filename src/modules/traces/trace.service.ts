@@ -6,7 +6,7 @@ import { keysetPage, type PageArgs } from '../../common/pagination';
 import { withTransaction } from '../../common/db/transaction';
 import { Trace } from './trace.entity';
 import type { ImportTracesInput, TraceFilter } from './trace.inputs';
-import { importTraceRows, type ImportTracesResult } from './trace.import';
+import { importTraceRows, toStagedTrace, type ImportTracesResult } from './trace.import';
 
 /** Traces: every text produced about a sample, the big table. */
 export class TraceService {
@@ -30,20 +30,7 @@ export class TraceService {
 
   async import(ctx: RequestContext, input: ImportTracesInput): Promise<ImportTracesResult> {
     const dataset = await loadNode(ctx, Dataset, input.datasetId);
-    const rows = input.traces.map((t, i) => ({
-      line: i + 1,
-      sampleExternalId: t.sampleExternalId,
-      externalId: t.externalId ?? null,
-      kind: t.kind,
-      text: t.text,
-      finalAnswer: t.finalAnswer ?? null,
-      correct: t.correct ?? null,
-      reward: t.reward ?? null,
-      graderVersion: t.graderVersion ?? null,
-      producer: t.producer ?? null,
-      tokenCount: t.tokenCount ?? null,
-      metadata: t.metadata ?? {},
-    }));
+    const rows = input.traces.map((t, i) => toStagedTrace(i + 1, t));
     return withTransaction(ctx.ds, (qr, client) => importTraceRows(qr, client, dataset.id, rows));
   }
 }
