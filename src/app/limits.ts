@@ -17,7 +17,8 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
  * The cost of the operation. Pricing coerces the variables before Apollo does, so a missing or
  * wrong variable surfaces here: it is the client's mistake (400), as it would be at execution.
  */
-function priceOperation(
+// Exported for the subscription transports (src/app/subscriptions.ts), which price the same way.
+export function priceOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
   request: { operationName?: string | null; variables?: Record<string, unknown> | null },

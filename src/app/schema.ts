@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { NodeResolver } from './node.resolver';
 import { scopeGuard } from './scope-guard';
@@ -16,6 +17,7 @@ import {
 } from '../modules/routing/routing.resolver';
 import { RunEventResolver } from '../modules/runs/run-event.resolver';
 import { RunResolver } from '../modules/runs/run.resolver';
+import { RunSubscriptionResolver } from '../modules/runs/run.subscriptions';
 import { SampleResolver } from '../modules/samples/sample.resolver';
 import { TraceResolver } from '../modules/traces/trace.resolver';
 
@@ -33,14 +35,20 @@ export const RESOLVERS = [
   StageAssignmentResolver,
   RunEventResolver,
   RunResolver,
+  RunSubscriptionResolver,
   SampleResolver,
   TraceResolver,
 ] as const;
 
-/** The executable schema; its printed SDL is committed as schema.graphql. */
-export function buildAppSchema(): Promise<GraphQLSchema> {
+/**
+ * The executable schema; its printed SDL is committed as schema.graphql. `pubSub` is the
+ * server's announcement bus (type-graphql requires one once there are subscriptions; ours
+ * subscribe through services.announcements, so an in-process one does for printing the SDL).
+ */
+export function buildAppSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: RESOLVERS,
+    pubSub,
     validate: { forbidUnknownValues: false },
     globalMiddlewares: [scopeGuard],
   });

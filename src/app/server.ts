@@ -17,13 +17,17 @@ import { armor, complexityPlugin } from './limits';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
 import { mountIde } from './ide';
+import { mountSubscriptions } from './subscriptions';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
 import { createDataSource, type StatementCounter } from '../common/db/data-source';
 import { serverSecret } from '../common/db/server-secrets';
 import { formatGraphQLError } from '../common/errors';
 import { CursorCodec } from '../common/pagination';
 import { bulkRouter } from '../modules/bulk/bulk.router';
+import { runnerRouter } from '../modules/runs/runner.router';
+import { createRunMachinery } from './run-machinery';
 import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
+import { createAnnouncer, type AnnouncementBus } from '../common/pubsub';
 
 export interface RunningServer {
   url: string;
@@ -31,6 +35,8 @@ export interface RunningServer {
   ds: DataSource;
   services: Services;
   log: Logger;
+  /** Live updates: publish after a commit; subscriptions listen on it. */
+  announcer: AnnouncementBus;
   /** Printed once at first start on the embedded default; undefined otherwise. */
   bootstrapKey?: string;
   close(): Promise<void>;
@@ -60,14 +66,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const log = opts.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'stagewise-api' } });
   let target: DatabaseTarget | undefined;
   let ds: DataSource | undefined;
+  let announcer: AnnouncementBus | undefined;
   try {
     target = await openDatabaseTarget(config, (line) => log.debug({ postgres: line }));
     ds = createDataSource(target.url, { poolSize: config.DB_POOL_SIZE, counter: opts.counter });
     await ds.initialize();
     const applied = await ds.runMigrations({ transaction: 'each' });
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
-    return await listen(config, log, ds, target, opts);
+    // [live updates] listening before anything can subscribe or publish.
+    announcer = await createAnnouncer(config, ds, log);
+    return await listen(config, log, ds, announcer, target, opts);
   } catch (err) {
+    await announcer?.close();
     if (ds?.isInitialized) await ds.destroy();
     await target?.embedded?.stop();
     throw err;
@@ -78,13 +88,14 @@ async function listen(
   config: Config,
   log: Logger,
   ds: DataSource,
+  announcer: AnnouncementBus,
   target: DatabaseTarget,
   _opts: StartOptions,
 ): Promise<RunningServer> {
-  const services = createServices(ds);
+  const services = createServices(ds, announcer);
   const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
   const bootstrapKey = await bootstrapAdminKey(config, services);
-  const schema = await buildAppSchema();
+  const schema = await buildAppSchema(announcer.pubSub);
 
   const app = express();
   app.disable('x-powered-by');
@@ -126,6 +137,16 @@ async function listen(
     res.json({ status: 'ok' });
   });
   mountIde(app);
+  // [live updates] graphql-ws upgrades on /graphql, graphql-sse on /graphql/stream (before
+  // Apollo's /graphql, which would otherwise take /graphql/stream as its own).
+  const subscriptions = mountSubscriptions(app, httpServer, {
+    config,
+    schema,
+    ds,
+    services,
+    cursors,
+    log,
+  });
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
@@ -134,11 +155,9 @@ async function listen(
       context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),
     }),
   );
-  app.use(
-    '/v1',
-    authenticate(services.apiKeys, 'rest'),
-    bulkRouter({ config, ds, services, cursors }),
-  );
+  app.use('/v1', authenticate(services.apiKeys, 'rest'));
+  app.use('/v1/runs/:runId', runnerRouter({ config, ds, services, cursors }));
+  app.use('/v1', bulkRouter({ config, ds, services, cursors }));
   app.use(httpErrorHandler(log));
 
   await new Promise<void>((resolve, reject) => {
@@ -147,15 +166,30 @@ async function listen(
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.HOST}:${port}`;
+  const runs = createRunMachinery(
+    config,
+    ds,
+    target.url,
+    services,
+    log,
+    () => config.PUBLIC_URL ?? url,
+  );
+  await runs.start();
   return {
     url,
     port,
     ds,
     services,
     log,
+    announcer,
     bootstrapKey,
     async close() {
+      // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
+      // runners keep running: the next API process reconciles and adopts them.
+      await runs.stop();
+      await subscriptions.close();
       await apollo.stop();
+      await announcer.close();
       await ds.destroy();
       await target.embedded?.stop();
     },

@@ -6,18 +6,33 @@ import { CurriculumService } from '../modules/curricula/curriculum.service';
 import { DatasetService } from '../modules/datasets/dataset.service';
 import { RoutingService } from '../modules/routing/routing.service';
 import { RunService } from '../modules/runs/run.service';
+import { RunJournal } from '../modules/runs/run-journal';
+import { ManifestService } from '../modules/manifests/manifest.service';
 import { SampleService } from '../modules/samples/sample.service';
 import { TraceService } from '../modules/traces/trace.service';
+import type { Announcer } from '../common/pubsub/announcer';
+import { offlineAnnouncements, type AnnouncementSource } from '../common/pubsub/bus';
 
-/** The process-wide services; stateless but for the pool they share. */
-export function createServices(ds: DataSource) {
+/**
+ * The process-wide services; stateless but for the pool they share. `live` is the announcement
+ * bus (src/common/pubsub): writers call `announcer` after their commit, subscriptions listen on
+ * `announcements`. Processes without live updates (CLI tools) leave it out.
+ */
+export function createServices(
+  ds: DataSource,
+  live: Announcer & AnnouncementSource = offlineAnnouncements,
+) {
   return {
+    announcer: live as Announcer,
+    announcements: live as AnnouncementSource,
     apiKeys: new ApiKeyService(ds),
     checkpoints: new CheckpointService(),
     critiques: new CritiqueService(),
     curricula: new CurriculumService(),
     datasets: new DatasetService(),
     routing: new RoutingService(),
+    journal: new RunJournal(ds, live),
+    manifests: new ManifestService(),
     runs: new RunService(),
     samples: new SampleService(),
     traces: new TraceService(),

@@ -1,4 +1,12 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import {
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
 import type { Relation } from 'typeorm';
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
@@ -18,6 +26,10 @@ registerEnumType(RunEventType, { name: 'RunEventType' });
 @ObjectType({ implements: Node })
 @Entity('run_events')
 @Unique('uq_run_events_run_seq', ['runId', 'seq'])
+@Index('uq_run_events_run_runner_seq', ['runId', 'runnerSeq'], {
+  unique: true,
+  where: 'runner_seq IS NOT NULL',
+})
 export class RunEvent extends BaseRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;
@@ -32,6 +44,13 @@ export class RunEvent extends BaseRow {
   @Field(() => Int, { description: 'Position in the run, from 1, without gaps.' })
   @Column({ type: 'integer' })
   seq!: number;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "The runner's own counter (idempotency key); null for the API's own events.",
+  })
+  @Column({ type: 'integer', nullable: true })
+  runnerSeq!: number | null;
 
   @Field(() => RunEventType)
   @Column({ type: 'enum', enum: RunEventType, enumName: 'run_event_type' })

@@ -113,6 +113,21 @@ export class Run extends BaseRow {
   @Column({ type: 'integer', nullable: true })
   exitCode!: number | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'The signal that ended the runner, if one did.',
+  })
+  @Column({ type: 'text', nullable: true })
+  exitSignal!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When a cancel was asked for.' })
+  @Column({ type: 'timestamptz', nullable: true })
+  cancelRequestedAt!: Date | null;
+
+  /** The last seq handed out for this run's events; the next event gets lastSeq + 1. */
+  @Column({ type: 'integer', default: 0 })
+  lastSeq!: number;
+
   @ManyToOne(() => Curriculum, { nullable: true, onDelete: 'SET NULL' })
   @JoinColumn({ name: 'curriculum_id' })
   curriculum?: Relation<Curriculum>;

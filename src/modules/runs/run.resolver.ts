@@ -1,9 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../app/context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Run } from './run.entity';
 import { RunEvent } from './run-event.entity';
-import { RunEventsArgs, RunFilter } from './run.inputs';
+import { RunEventsArgs, RunFilter, StartRunInput } from './run.inputs';
+import { loadNode } from '../../common/load-node';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Manifest } from '../manifests/manifest.entity';
 import { Curriculum } from '../curricula/curriculum.entity';
@@ -19,6 +20,31 @@ export class RunResolver {
     @Arg('filter', () => RunFilter, { nullable: true }) filter?: RunFilter,
   ) {
     return asConnection(RunConnection, await ctx.services.runs.list(ctx, filter ?? {}, page));
+  }
+
+  @Query(() => Run, { description: 'A run by its id.' })
+  run(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return loadNode(ctx, Run, id);
+  }
+
+  @Mutation(() => Run, {
+    description:
+      'Validates the config, freezes the manifest (from a selection), stores the run QUEUED and queues it on its launcher.',
+  })
+  startRun(@Ctx() ctx: RequestContext, @Arg('input') input: StartRunInput) {
+    return ctx.services.runs.start(ctx, input);
+  }
+
+  @Mutation(() => Run, {
+    description: 'QUEUED: cancelled at once. Live: CANCELLING until it stops.',
+  })
+  cancelRun(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return ctx.services.runs.cancel(ctx, id);
+  }
+
+  @Mutation(() => Run, { description: 'A new attempt of a FAILED or CANCELLED run.' })
+  retryRun(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return ctx.services.runs.retry(ctx, id);
   }
 
   @FieldResolver(() => [RunEvent], { description: 'Stored events after afterSeq, in seq order.' })

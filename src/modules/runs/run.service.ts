@@ -1,11 +1,39 @@
+import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../../app/context';
+import { badInput, conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
+import { loadNode } from '../../common/load-node';
 import { keysetPage, type PageArgs } from '../../common/pagination';
-import { Run } from './run.entity';
-import type { RunFilter } from './run.inputs';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Manifest, ManifestPurpose } from '../manifests/manifest.entity';
+import { Run, RunStatus } from './run.entity';
+import { RunEventType } from './run-event.entity';
+import type { RunFilter, StartRunInput } from './run.inputs';
+import { LockedRun } from './run-journal';
+import { NEEDS_MANIFEST, validateStageConfig } from './stage-configs';
 
-/** Runs: jobs of one stage each. Launching and watching them comes with the runner. */
+/** What the run service needs from the dispatcher: a durable enqueue and a stop signal. */
+export interface RunDispatch {
+  /** Enqueues in the caller's transaction, so a stored run is never left without its job. */
+  enqueue(manager: EntityManager, run: Run): Promise<void>;
+  /** Asks the launcher to stop a live run (SIGTERM, then SIGKILL after the grace period). */
+  stop(run: Run): Promise<void>;
+}
+
+/** Runs: jobs of one stage each, started, cancelled and retried here; launched by the dispatcher. */
 export class RunService {
+  private dispatch?: RunDispatch;
+
+  /** Set once the server has its dispatcher (CLI processes never start runs). */
+  attach(dispatch: RunDispatch): void {
+    this.dispatch = dispatch;
+  }
+
+  private dispatcher(): RunDispatch {
+    if (!this.dispatch) throw new Error('This process has no run dispatcher');
+    return this.dispatch;
+  }
+
   list(ctx: RequestContext, filter: RunFilter, page: PageArgs) {
     const q = ctx.ds.getRepository(Run).createQueryBuilder('r');
     if (filter.status?.length) q.andWhere('r.status = ANY(:status)', { status: filter.status });
@@ -15,5 +43,101 @@ export class RunService {
     }
     if (filter.round !== undefined) q.andWhere('r.round = :round', { round: filter.round });
     return keysetPage(ctx.cursors, q, page);
+  }
+
+  /** Validates, freezes the manifest, stores the run QUEUED and enqueues it, in one transaction. */
+  async start(ctx: RequestContext, input: StartRunInput): Promise<Run> {
+    const config = validateStageConfig(input.stage, input.config ?? {});
+    if (input.manifestId && input.selection) {
+      throw badInput('Give either manifestId or selection, not both');
+    }
+    if (!input.manifestId && !input.selection && NEEDS_MANIFEST.includes(input.stage)) {
+      throw badInput(`A ${input.stage} run needs its samples: give manifestId or selection`);
+    }
+    const checkpoint = input.inputCheckpointId
+      ? await loadNode(ctx, Checkpoint, input.inputCheckpointId)
+      : null;
+    const manifest = input.manifestId ? await loadNode(ctx, Manifest, input.manifestId) : null;
+    if (manifest && !manifest.frozenAt)
+      throw badInput(`Manifest ${input.manifestId} is not frozen`);
+    return this.create(ctx, async (manager) => {
+      const frozen =
+        manifest ??
+        (input.selection
+          ? await ctx.services.manifests.freeze(
+              ctx,
+              manager,
+              ManifestPurpose[input.stage],
+              input.selection,
+            )
+          : null);
+      return {
+        stage: input.stage,
+        config,
+        inputCheckpointId: checkpoint?.id ?? null,
+        manifestId: frozen?.id ?? null,
+        launcher: input.launcher,
+      };
+    });
+  }
+
+  /** A new attempt of a FAILED or CANCELLED run: same stage, config, input and manifest. */
+  async retry(ctx: RequestContext, globalId: string): Promise<Run> {
+    const old = await loadNode(ctx, Run, globalId);
+    if (old.status !== RunStatus.FAILED && old.status !== RunStatus.CANCELLED) {
+      throw conflict(`Run ${globalId} is ${old.status}; only FAILED or CANCELLED runs are retried`);
+    }
+    return this.create(ctx, () =>
+      Promise.resolve({
+        stage: old.stage,
+        config: old.config,
+        inputCheckpointId: old.inputCheckpointId,
+        manifestId: old.manifestId,
+        launcher: old.launcher,
+        curriculumId: old.curriculumId,
+        round: old.round,
+        attempt: old.attempt + 1,
+        retryOfId: old.id,
+      }),
+    );
+  }
+
+  /** QUEUED runs are cancelled at once; live ones go CANCELLING until their runner stops. */
+  async cancel(ctx: RequestContext, globalId: string): Promise<Run> {
+    const runId = Number(idOf('Run', globalId));
+    const run = await ctx.services.journal.locked(runId, async (r) => {
+      if (r.run.status === RunStatus.QUEUED) {
+        await r.move(RunStatus.CANCELLING);
+        await r.move(RunStatus.CANCELLED, { detail: { reason: 'cancelled before it started' } });
+      } else {
+        r.set({ cancelRequestedAt: new Date() });
+        await r.move(RunStatus.CANCELLING);
+      }
+      return r.run;
+    });
+    if (run.status === RunStatus.CANCELLING) await this.dispatcher().stop(run);
+    return run;
+  }
+
+  private async create(
+    ctx: RequestContext,
+    fields: (manager: EntityManager) => Promise<Partial<Run>>,
+  ): Promise<Run> {
+    const dispatch = this.dispatcher();
+    const run = await ctx.ds.transaction(async (manager) => {
+      const saved = await manager.save(
+        manager.getRepository(Run).create({ ...(await fields(manager)), status: RunStatus.QUEUED }),
+      );
+      const locked = new LockedRun(manager, saved);
+      await locked.record([
+        { type: RunEventType.STATUS, payload: { status: RunStatus.QUEUED, stage: saved.stage } },
+      ]);
+      await locked.flush();
+      await dispatch.enqueue(manager, saved);
+      return saved;
+    });
+    await ctx.services.announcer.runEvents(run.id, run.lastSeq);
+    await ctx.services.announcer.runUpdated(run.id);
+    return run;
   }
 }

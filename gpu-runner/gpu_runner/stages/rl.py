@@ -1,0 +1,153 @@
+"""RL: GRPO on the manifest's prompts, the grader as reward; DAPO dynamic sampling as an option.
+
+Each step: sample G completions for each of `prompts_per_step` prompts, grade them, normalise
+rewards within each group (advantages), then take `ppo_epochs` gradient steps on the clipped
+surrogate (plus `kl_coef` * KL to the input checkpoint, when set). Prompts whose whole group scored
+zero are harvested, never silently dropped: an ARTIFACT names them each step, and their rollouts go
+to the API (post_rollouts: zero_groups) as the raw material of critique data.
+"""
+from __future__ import annotations
+
+import random
+import time
+
+import torch
+
+from ..grading import grade
+from ..losses import aggregate, all_zero_groups, clipped_policy_loss, constant_groups, group_advantages, kl_k3
+from .common import (Eta, StageContext, StageResult, completion_logprobs, encode_prompt, make_optimizer,
+                     rollout_batch, rollout_record, save_and_register, with_eos)
+
+
+def run(ctx: StageContext) -> StageResult:
+    cfg, model, rep = ctx.config, ctx.model, ctx.reporter
+    G = cfg.group_size
+    if not ctx.items:
+        raise ValueError("RL needs a manifest with at least one prompt")
+    prompts = [(it, encode_prompt(model, it["problem"])) for it in ctx.items]
+    rng = random.Random(cfg.seed)
+    order, cursor = [], 0
+
+    def next_prompts(n):
+        nonlocal order, cursor
+        out = []
+        while len(out) < n:
+            if cursor >= len(order):
+                order, cursor = list(range(len(prompts))), 0
+                rng.shuffle(order)
+            out.append(prompts[order[cursor]])
+            cursor += 1
+        return out
+
+    # The reference policy is a frozen copy of the input checkpoint, kept only when KL is on.
+    ref = model.frozen_copy() if cfg.kl_coef > 0 else None
+    module = model.module
+    opt = make_optimizer(module, cfg.lr, cfg.weight_decay)
+    eta = Eta(cfg.steps)
+    harvested = {}  # sampleId -> externalId, every prompt whose whole group scored zero
+    totals = {"rollouts": 0, "correct": 0}
+
+    for step in range(1, cfg.steps + 1):
+        if ctx.should_stop():
+            return StageResult(cancelled=True, summary={"step": step - 1, **totals})
+        # ---- 1. rollouts: G completions per prompt, graded ----
+        t0 = time.monotonic()
+        kept = []  # (item, prompt ids, [completion ids] * G, rewards (G,))
+        zero_items, to_post = [], []
+        n_sampled = n_correct = groups_seen = 0
+        for rnd in range(cfg.max_sampling_rounds if cfg.dynamic_sampling else 1):
+            need = cfg.prompts_per_step - len(kept)
+            if need <= 0:
+                break
+            batch = next_prompts(need)
+            completions = model.generate([p for _, p in batch for _ in range(G)], cfg.max_new_tokens,
+                                         cfg.temperature)  # (need * G)
+            rewards = torch.zeros(len(batch), G)
+            texts = []
+            for i, (it, _) in enumerate(batch):
+                for j in range(G):
+                    ids = completions[i * G + j]
+                    text = model.decode(ids)
+                    g = grade(text, it["answer"])
+                    rewards[i, j] = g.reward
+                    n_correct += int(g.correct)
+                    texts.append((text, g, len(ids)))
+            n_sampled += len(batch) * G
+            groups_seen += len(batch)
+            zero = all_zero_groups(rewards)  # (n,)
+            flat = constant_groups(rewards)  # (n,)
+            for i, (it, p) in enumerate(batch):
+                records = [rollout_record(it, f"rl-s{step}-r{rnd}-p{i}-g{j}", *texts[i * G + j]) for j in range(G)]
+                if bool(zero[i]):
+                    zero_items.append(it)
+                    harvested[it["sampleId"]] = it.get("externalId")
+                if cfg.post_rollouts == "all" or (cfg.post_rollouts == "zero_groups" and bool(zero[i])):
+                    to_post.extend(records)
+                if not (cfg.dynamic_sampling and bool(flat[i])):
+                    kept.append((it, p, completions[i * G:(i + 1) * G], rewards[i]))
+        kept = kept[: cfg.prompts_per_step]
+        if to_post:
+            rep.post_rollouts(to_post)
+        t_gen = time.monotonic() - t0
+        totals["rollouts"] += n_sampled
+        totals["correct"] += n_correct
+
+        # ---- 2. policy update on the kept groups ----
+        t1 = time.monotonic()
+        stats = {"loss": 0.0, "kl": 0.0, "clip_frac": 0.0, "ratio_mean": 1.0}
+        if kept:
+            rewards = torch.stack([r for *_, r in kept])  # (N, G)
+            adv = group_advantages(rewards, scale=cfg.scale_rewards).reshape(-1).to(model.device)  # (N * G,)
+            seq_prompts = [p for _, p, _, _ in kept for _ in range(G)]
+            seq_completions = [with_eos(c, model.eos_id, cfg.max_new_tokens) for _, _, cs, _ in kept for c in cs]
+            batch = rollout_batch(seq_prompts, seq_completions, model.pad_id, model.device)
+            module.train()
+            with torch.no_grad():
+                old_logp = completion_logprobs(model, batch)  # (B, C)
+                ref_logp = completion_logprobs(ref, batch) if ref is not None else None
+            for _ in range(cfg.ppo_epochs):
+                logp = completion_logprobs(model, batch)  # (B, C)
+                loss, s = clipped_policy_loss(logp, old_logp, adv, batch.completion_mask, cfg.clip_eps_low,
+                                              cfg.clip_eps_high, cfg.loss_agg)
+                if ref is not None:
+                    kl = aggregate(kl_k3(logp, ref_logp), batch.completion_mask, cfg.loss_agg)
+                    loss = loss + cfg.kl_coef * kl
+                    stats["kl"] = float(kl.detach())
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+                opt.step()
+                stats.update(s, loss=float(loss.detach()))
+            mean_len = float(batch.completion_mask.sum(1).mean())
+        else:
+            mean_len = 0.0
+        t_upd = time.monotonic() - t1
+
+        # ---- 3. report ----
+        if zero_items:
+            rep.artifact("zero_reward_groups", None, step=step, groupSize=G,
+                         samples=[{"sampleId": it["sampleId"], "externalId": it.get("externalId")} for it in zero_items])
+        if step % cfg.log_every == 0 or step == cfg.steps or zero_items:
+            rep.metric(step, {
+                "train/reward_mean": n_correct / max(1, n_sampled),
+                "train/accuracy": n_correct / max(1, n_sampled),
+                "train/zero_group_frac": len(zero_items) / max(1, groups_seen),
+                "train/kept_groups": len(kept),
+                "train/loss": stats["loss"],
+                "train/kl": stats["kl"],
+                "train/clip_frac": stats["clip_frac"],
+                "train/completion_len": mean_len,
+                "time/generate": t_gen,
+                "time/update": t_upd,
+            })
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            rep.progress(step, cfg.steps, eta(step))
+
+    summary = {"steps": cfg.steps, "accuracy": totals["correct"] / max(1, totals["rollouts"]),
+               "harvested_prompts": len(harvested), **totals}
+    rep.artifact("harvested_prompts", None, count=len(harvested),
+                 samples=[{"sampleId": k, "externalId": v} for k, v in harvested.items()])
+    summary["checkpoint"] = save_and_register(ctx, cfg.checkpoint_name, cfg.steps, cfg.save_onnx,
+                                              {"accuracy": summary["accuracy"], "harvested": len(harvested)})
+    return StageResult(summary=summary)

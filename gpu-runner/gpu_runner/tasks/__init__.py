@@ -1,0 +1,1 @@
+"""Built-in tasks: data the whole curriculum can run on with no download."""

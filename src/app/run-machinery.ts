@@ -1,0 +1,73 @@
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Services } from './services';
+import { createLauncher, type Launcher } from '../launchers';
+import { RunDispatcher } from '../modules/runs/run.dispatcher';
+import { RunSupervisor } from '../modules/runs/run.supervisor';
+
+/** The gpu-runner folder of this repository (dist/src/app -> repo root). */
+const DEFAULT_RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
+
+/**
+ * What launches and watches runs in an API process: the launchers, the supervisor (exits, logs,
+ * heartbeats, reconciliation) and the dispatcher (the queue). Started after the server listens,
+ * because runners need its URL.
+ */
+export function createRunMachinery(
+  config: Config,
+  ds: DataSource,
+  databaseUrl: string,
+  services: Services,
+  log: Logger,
+  publicUrl: () => string,
+) {
+  const launchers: Record<string, Launcher> = {
+    local: createLauncher('local'),
+    slurm: createLauncher('slurm', { partition: config.SLURM_PARTITION }),
+    kubernetes: createLauncher('kubernetes', {
+      image: config.KUBERNETES_IMAGE,
+      namespace: config.KUBERNETES_NAMESPACE,
+    }),
+  };
+  const supervisor = new RunSupervisor({
+    ds,
+    journal: services.journal,
+    apiKeys: services.apiKeys,
+    launchers,
+    heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    log,
+  });
+  const runnerDir = path.resolve(config.RUNNER_DIR ?? DEFAULT_RUNNER_DIR);
+  const dispatcher = new RunDispatcher(
+    { ds, journal: services.journal, apiKeys: services.apiKeys, supervisor, log },
+    {
+      databaseUrl,
+      launchers,
+      maxConcurrent: {
+        local: config.LOCAL_MAX_CONCURRENT_RUNS,
+        slurm: config.SLURM_MAX_CONCURRENT_RUNS,
+        kubernetes: config.KUBERNETES_MAX_CONCURRENT_RUNS,
+      },
+      runnerCommand: [config.RUNNER_PYTHON, '-m', 'gpu_runner'],
+      // One BLAS thread beside torch's two: they would otherwise fight over the cores.
+      runnerEnv: { PYTHONPATH: runnerDir, OPENBLAS_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' },
+      runsDir: path.resolve(config.RUNS_DIR),
+      cancelGraceMs: config.CANCEL_GRACE_SECONDS * 1000,
+      publicUrl,
+    },
+  );
+  services.runs.attach(dispatcher);
+  return {
+    async start() {
+      await supervisor.reconcile();
+      supervisor.start();
+      await dispatcher.start();
+    },
+    async stop() {
+      await dispatcher.close();
+      await supervisor.stop();
+    },
+  };
+}

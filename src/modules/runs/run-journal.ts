@@ -1,0 +1,152 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { Announcer } from '../../common/pubsub/announcer';
+import { notFound } from '../../common/errors';
+import { Run, RunStatus } from './run.entity';
+import { RunEvent, RunEventType } from './run-event.entity';
+import { assertMove, isTerminal } from './run-status';
+
+export interface NewEvent {
+  type: RunEventType;
+  payload: Record<string, unknown>;
+  at?: Date;
+  /** The runner's own seq: an event with a seq already stored is a resend and is skipped. */
+  runnerSeq?: number | null;
+}
+
+export interface StatusChange {
+  error?: string | null;
+  exitCode?: number | null;
+  exitSignal?: string | null;
+  externalId?: string | null;
+  /** Extra payload for the STATUS event (a message, a reason). */
+  detail?: Record<string, unknown>;
+  /** False when the STATUS event already came from the runner. */
+  recordEvent?: boolean;
+}
+
+/**
+ * One run, locked for the length of a transaction. Everything that changes a run goes through
+ * here: its events get consecutive seqs in commit order (no gap for subscribers), its status
+ * moves only along run-status.ts, and the changes are announced after the commit.
+ */
+export class LockedRun {
+  private readonly changes: Partial<Run> = {};
+  private recorded = 0;
+
+  constructor(
+    readonly manager: EntityManager,
+    readonly run: Run,
+  ) {}
+
+  get eventsRecorded(): number {
+    return this.recorded;
+  }
+
+  /** Stores events with the next seqs; resent runner events are counted as duplicates. */
+  async record(events: NewEvent[]): Promise<{ stored: number; duplicates: number }> {
+    const runnerSeqs = events.map((e) => e.runnerSeq).filter((s): s is number => s != null);
+    const known = new Set<number>();
+    if (runnerSeqs.length > 0) {
+      const rows = await this.manager.query<{ runner_seq: number }[]>(
+        'SELECT runner_seq FROM run_events WHERE run_id = $1 AND runner_seq = ANY($2)',
+        [this.run.id, runnerSeqs],
+      );
+      for (const r of rows) known.add(r.runner_seq);
+    }
+    const fresh = events.filter((e) => {
+      if (e.runnerSeq == null) return true;
+      if (known.has(e.runnerSeq)) return false;
+      known.add(e.runnerSeq);
+      return true;
+    });
+    if (fresh.length > 0) {
+      const rows = fresh.map((e, i) => ({
+        runId: this.run.id,
+        seq: this.run.lastSeq + i + 1,
+        runnerSeq: e.runnerSeq ?? null,
+        type: e.type,
+        payload: e.payload,
+        at: e.at ?? new Date(),
+      }));
+      // jsonb payloads defeat TypeORM's deep-partial typing; the rows match the entity.
+      await this.manager.insert(RunEvent, rows as QueryDeepPartialEntity<RunEvent>[]);
+      this.run.lastSeq += fresh.length;
+      this.changes.lastSeq = this.run.lastSeq;
+      this.recorded += fresh.length;
+    }
+    return { stored: fresh.length, duplicates: events.length - fresh.length };
+  }
+
+  /** Moves the status (CONFLICT if illegal) and records the STATUS event. */
+  async move(to: RunStatus, change: StatusChange = {}): Promise<void> {
+    const from = this.run.status;
+    assertMove(this.run.id, from, to);
+    this.set({ status: to });
+    if (to === RunStatus.STARTING) this.set({ startedAt: new Date() });
+    if (isTerminal(to)) this.set({ finishedAt: new Date() });
+    if (change.error !== undefined) this.set({ error: change.error });
+    if (change.exitCode !== undefined) this.set({ exitCode: change.exitCode });
+    if (change.exitSignal !== undefined) this.set({ exitSignal: change.exitSignal });
+    if (change.externalId !== undefined) this.set({ externalId: change.externalId });
+    if (change.recordEvent !== false) {
+      await this.record([
+        {
+          type: RunEventType.STATUS,
+          payload: {
+            status: to,
+            from,
+            ...(change.error ? { message: change.error } : {}),
+            ...change.detail,
+          },
+        },
+      ]);
+    }
+  }
+
+  /** Field changes written with the commit. */
+  set(fields: Partial<Run>): void {
+    Object.assign(this.run, fields);
+    Object.assign(this.changes, fields);
+  }
+
+  async flush(): Promise<boolean> {
+    if (Object.keys(this.changes).length === 0) return false;
+    await this.manager.update(
+      Run,
+      { id: this.run.id },
+      this.changes as QueryDeepPartialEntity<Run>,
+    );
+    return true;
+  }
+}
+
+export class RunJournal {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly announcer: Announcer,
+  ) {}
+
+  /**
+   * Runs `work` with the run's row locked (FOR UPDATE) in one transaction; announces its events
+   * and changes once committed.
+   */
+  async locked<T>(runId: number, work: (run: LockedRun) => Promise<T>): Promise<T> {
+    const { result, locked, changed } = await this.ds.transaction(async (manager) => {
+      const run = await manager
+        .getRepository(Run)
+        .createQueryBuilder('r')
+        .setLock('pessimistic_write')
+        .where('r.id = :id', { id: runId })
+        .getOne();
+      if (!run) throw notFound('Run', String(runId));
+      const locked = new LockedRun(manager, run);
+      const result = await work(locked);
+      const changed = await locked.flush();
+      return { result, locked, changed };
+    });
+    if (locked.eventsRecorded > 0) await this.announcer.runEvents(runId, locked.run.lastSeq);
+    if (changed) await this.announcer.runUpdated(runId);
+    return result;
+  }
+}

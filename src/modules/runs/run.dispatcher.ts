@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import PgBoss from 'pg-boss';
+import type { Launcher } from '../../launchers/launcher';
+import { toGlobalId } from '../../common/ids';
+import type { ApiKeyService } from '../api-keys/api-key.service';
+import { ApiKeyScope } from '../api-keys/api-key.entity';
+import { Run, RunStatus } from './run.entity';
+import type { RunJournal } from './run-journal';
+import type { RunDispatch } from './run.service';
+import type { RunSupervisor } from './run.supervisor';
+import { LIVE } from './run-status';
+
+export interface DispatcherOptions {
+  databaseUrl: string;
+  launchers: Record<string, Launcher>;
+  /** Runs at once per launcher, across every API process. */
+  maxConcurrent: Record<string, number>;
+  runnerCommand: string[];
+  runnerEnv: Record<string, string>;
+  runsDir: string;
+  cancelGraceMs: number;
+  /** The API's URL as runners reach it; known once the server listens. */
+  publicUrl: () => string;
+}
+
+/** A slot is looked for this often while a launcher is at its limit. */
+const SLOT_POLL_MS = 1_000;
+/** pg-boss caps a job's lifetime below 24 h; a longer run outlives its job harmlessly. */
+const JOB_EXPIRE_HOURS = 23;
+
+const queueName = (launcher: string) => `runs-${launcher}`;
+
+/**
+ * Runs go through a durable queue (pg-boss), one queue per launcher. A worker takes a QUEUED
+ * run when its launcher has a free slot, moves it to STARTING, gives it a runner key and
+ * launches it, then holds the slot until the run ends.
+ */
+export class RunDispatcher implements RunDispatch {
+  private readonly boss: PgBoss;
+  private stopping = false;
+
+  constructor(
+    private readonly deps: {
+      ds: DataSource;
+      journal: RunJournal;
+      apiKeys: ApiKeyService;
+      supervisor: RunSupervisor;
+      log: Logger;
+    },
+    private readonly opts: DispatcherOptions,
+  ) {
+    this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 4, schema: 'pgboss' });
+    this.boss.on('error', (err) => deps.log.error({ err }, 'queue error'));
+  }
+
+  async start(): Promise<void> {
+    await this.boss.start();
+    for (const [name, limit] of Object.entries(this.opts.maxConcurrent)) {
+      await this.boss.createQueue(queueName(name), {
+        name: queueName(name),
+        retryLimit: 0,
+        expireInHours: JOB_EXPIRE_HOURS,
+      });
+      // One worker per slot: each holds its job while its run lives.
+      for (let i = 0; i < limit; i += 1) {
+        await this.boss.work<{ runId: number }>(
+          queueName(name),
+          { batchSize: 1, pollingIntervalSeconds: 1 },
+          async ([job]) => this.handle(job.data.runId),
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.boss.stop({ graceful: false, wait: false });
+  }
+
+  async enqueue(manager: EntityManager, run: Run): Promise<void> {
+    await this.boss.send(
+      queueName(run.launcher),
+      { runId: run.id },
+      {
+        db: {
+          executeSql: (text, values) => manager.query(text, values).then((rows) => ({ rows })),
+        },
+      },
+    );
+  }
+
+  async stop(run: Run): Promise<void> {
+    const launcher = this.opts.launchers[run.launcher];
+    if (run.externalId && launcher) await launcher.cancel(run.externalId, this.opts.cancelGraceMs);
+  }
+
+  private async activeRuns(launcher: string): Promise<number> {
+    return this.deps.ds
+      .getRepository(Run)
+      .createQueryBuilder('r')
+      .where('r.launcher = :launcher AND r.status = ANY(:live)', { launcher, live: LIVE })
+      .getCount();
+  }
+
+  private async handle(runId: number): Promise<void> {
+    const run = await this.deps.ds.getRepository(Run).findOneBy({ id: runId });
+    if (!run || run.status !== RunStatus.QUEUED) return; // cancelled while queued
+    const limit = this.opts.maxConcurrent[run.launcher] ?? 1;
+    // Runs adopted after a restart, or started by another replica, hold slots too.
+    while ((await this.activeRuns(run.launcher)) >= limit) {
+      if (this.stopping) return;
+      await new Promise((r) => setTimeout(r, SLOT_POLL_MS));
+    }
+    const moved = await this.deps.journal.locked(runId, async (r) => {
+      if (r.run.status !== RunStatus.QUEUED) return false;
+      await r.move(RunStatus.STARTING, { detail: { launcher: r.run.launcher } });
+      return true;
+    });
+    if (!moved) return;
+    const finished = this.deps.supervisor.whenFinished(runId);
+    try {
+      await this.launch(run);
+    } catch (err) {
+      this.deps.log.error({ err, runId }, 'launch failed');
+      await this.deps.journal.locked(runId, async (r) => {
+        if (r.run.status === RunStatus.STARTING || r.run.status === RunStatus.CANCELLING) {
+          await r.move(RunStatus.FAILED, {
+            error: `The ${run.launcher} launcher could not start the runner: ${(err as Error).message}`,
+          });
+        }
+      });
+      await this.deps.supervisor.settle(runId);
+    }
+    await finished;
+  }
+
+  private async launch(run: Run): Promise<void> {
+    const launcher = this.opts.launchers[run.launcher];
+    if (!launcher) throw new Error(`no launcher named ${run.launcher} is configured`);
+    const workDir = path.resolve(this.opts.runsDir, `run-${run.id}-attempt-${run.attempt}`);
+    fs.mkdirSync(workDir, { recursive: true });
+    const { key } = await this.deps.apiKeys.create({
+      name: `runner-${run.id}`,
+      scopes: [ApiKeyScope.RUNNER],
+      runId: run.id,
+    });
+    const runGlobalId = toGlobalId('Run', run.id);
+    const job = await launcher.launch(
+      {
+        runId: run.id,
+        runGlobalId,
+        command: this.opts.runnerCommand,
+        workDir,
+        env: {
+          ...this.opts.runnerEnv,
+          STAGEWISE_API_URL: this.opts.publicUrl(),
+          STAGEWISE_RUN_ID: runGlobalId,
+          STAGEWISE_RUN_TOKEN: key,
+          STAGEWISE_WORK_DIR: workDir,
+        },
+      },
+      {
+        onLog: (runId, stream, line) => this.deps.supervisor.onLog(runId, stream, line),
+        onExit: (runId, state) => {
+          this.deps.supervisor
+            .onExit(runId, state)
+            .catch((err: unknown) => this.deps.log.error({ err, runId }, 'exit handling failed'));
+        },
+      },
+    );
+    await this.deps.journal.locked(run.id, (r) => {
+      r.set({ externalId: job.externalId });
+      return Promise.resolve();
+    });
+    // A cancel that came while launching: the run is CANCELLING and now has a job to stop.
+    const now = await this.deps.ds.getRepository(Run).findOneByOrFail({ id: run.id });
+    if (now.status === RunStatus.CANCELLING) await this.stop(now);
+  }
+}

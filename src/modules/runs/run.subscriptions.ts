@@ -1,0 +1,194 @@
+import { Arg, Ctx, Field, ID, InputType, Int, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { In } from 'typeorm';
+import type { RequestContext } from '../../app/context';
+import { scopeGuard } from '../../app/scope-guard';
+import { badInput, notFound } from '../../common/errors';
+import { idOf } from '../../common/ids';
+import { LoaderRegistry } from '../../common/loaders';
+import { liveRows } from '../../common/pubsub/live-rows';
+import { Curriculum } from '../curricula/curriculum.entity';
+import { Run, RunStage, RunStatus } from './run.entity';
+import { RunEvent } from './run-event.entity';
+import { readBatchOf, runEventStream } from './run-event-stream';
+
+const MAX_RUN_IDS = 100;
+/** Clock skew allowed between this process and the database when asking "changed since". */
+const RESYNC_MARGIN_MS = 5_000;
+
+@InputType({ description: 'Which run updates to receive; every condition given must hold.' })
+export class RunUpdatedFilter {
+  @Field(() => [ID], { nullable: true, description: `Only these runs (at most ${MAX_RUN_IDS}).` })
+  runIds?: string[] | null;
+
+  @Field(() => [RunStatus], { nullable: true, description: 'Runs now in any of these statuses.' })
+  status?: RunStatus[] | null;
+
+  @Field(() => RunStage, { nullable: true })
+  stage?: RunStage | null;
+
+  @Field(() => ID, { nullable: true })
+  curriculumId?: string | null;
+}
+
+type Subscribe<A> = SubscribeResolverData<unknown, A, RequestContext>;
+
+/**
+ * type-graphql runs global middlewares on a subscription's per-event resolver, not on its
+ * subscribe function: without this, a key without READ would open the stream and read rows
+ * before its first event was refused. The same guard, so the same rules (READ by default).
+ */
+async function guard(data: Subscribe<unknown>): Promise<void> {
+  await scopeGuard(
+    {
+      root: data.source,
+      args: data.args as Record<string, unknown>,
+      context: data.context,
+      info: data.info,
+    },
+    () => Promise.resolve(),
+  );
+}
+
+/**
+ * A subscription's context lives as long as the stream; its loaders would cache a run's status
+ * forever. Each event gets fresh ones (events are resolved one at a time).
+ */
+function freshLoaders(ctx: RequestContext): void {
+  ctx.loaders = new LoaderRegistry(ctx.ds);
+}
+
+/**
+ * For run events, fresh loaders per read rather than per event: a replay of thousands of events
+ * then costs one `run` lookup per page, and each page still sees the run as of its own read.
+ */
+const loaderBatch = new WeakMap<RequestContext, object>();
+function freshLoadersPerRead(ctx: RequestContext, event: RunEvent): void {
+  const batch = readBatchOf(event);
+  if (batch && loaderBatch.get(ctx) === batch) return;
+  freshLoaders(ctx);
+  if (batch) loaderBatch.set(ctx, batch);
+}
+
+const since = (lostAt: Date) => new Date(lostAt.getTime() - RESYNC_MARGIN_MS);
+
+async function subscribeRunEvents(data: Subscribe<{ runId: string; afterSeq?: number | null }>) {
+  await guard(data);
+  const { ds, services } = data.context;
+  const runId = Number(idOf('Run', data.args.runId));
+  const afterSeq = data.args.afterSeq ?? 0;
+  if (afterSeq < 0) throw badInput('afterSeq must be 0 or more', { afterSeq });
+  const [found] = await ds.query<unknown[]>('SELECT 1 FROM runs WHERE id = $1', [runId]);
+  if (!found) throw notFound('Run', data.args.runId);
+  return runEventStream(ds, services.announcements, runId, afterSeq);
+}
+
+function runMatcher(filter: RunUpdatedFilter) {
+  if ((filter.runIds?.length ?? 0) > MAX_RUN_IDS) {
+    throw badInput(`runIds takes at most ${MAX_RUN_IDS} ids`);
+  }
+  const ids = filter.runIds ? new Set(filter.runIds.map((id) => Number(idOf('Run', id)))) : null;
+  const status = filter.status?.length ? new Set(filter.status) : null;
+  const curriculumId = filter.curriculumId ? Number(idOf('Curriculum', filter.curriculumId)) : null;
+  return {
+    ids,
+    wants: (id: number) => !ids || ids.has(id),
+    matches: (run: Run) =>
+      (!status || status.has(run.status)) &&
+      (!filter.stage || run.stage === filter.stage) &&
+      (curriculumId === null || run.curriculumId === curriculumId),
+  };
+}
+
+async function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null }>) {
+  await guard(data);
+  const { ds, services } = data.context;
+  const match = runMatcher(data.args.filter ?? {});
+  const runs = ds.getRepository(Run);
+  return liveRows<Run>(services.announcements, {
+    // By id when the filter names runs: only their announcements wake this stream.
+    topics: match.ids ? [...match.ids].map((id) => `runUpdated:${id}`) : ['runUpdated'],
+    wants: match.wants,
+    idOf: (run) => run.id,
+    load: async (ids) =>
+      (await runs.find({ where: { id: In(ids) }, order: { id: 'ASC' } })).filter(match.matches),
+    changedSince: async (lostAt) =>
+      match.ids
+        ? [...match.ids]
+        : (
+            await ds.query<{ id: number }[]>('SELECT id FROM runs WHERE updated_at >= $1', [
+              since(lostAt),
+            ])
+          ).map((r) => r.id),
+  });
+}
+
+async function subscribeCurriculumUpdated(data: Subscribe<{ curriculumId?: string | null }>) {
+  await guard(data);
+  const { ds, services } = data.context;
+  const only = data.args.curriculumId ? Number(idOf('Curriculum', data.args.curriculumId)) : null;
+  const curricula = ds.getRepository(Curriculum);
+  return liveRows<Curriculum>(services.announcements, {
+    topics: [only === null ? 'curriculumUpdated' : `curriculumUpdated:${only}`],
+    wants: (id) => only === null || id === only,
+    idOf: (c) => c.id,
+    load: (ids) => curricula.find({ where: { id: In(ids) }, order: { id: 'ASC' } }),
+    changedSince: async (lostAt) =>
+      only !== null
+        ? [only]
+        : (
+            await ds.query<{ id: number }[]>('SELECT id FROM curricula WHERE updated_at >= $1', [
+              since(lostAt),
+            ])
+          ).map((r) => r.id),
+  });
+}
+
+/** Live views of runs and curricula, over graphql-ws and graphql-sse (src/app/subscriptions.ts). */
+@Resolver()
+export class RunSubscriptionResolver {
+  @Subscription(() => RunEvent, {
+    subscribe: subscribeRunEvents,
+    description:
+      "The run's stored events after afterSeq, then new ones as they happen, in seq order, each " +
+      'once. Completes after the run reaches SUCCEEDED, FAILED or CANCELLED and every event was ' +
+      'sent. To resume after a disconnect, subscribe again with afterSeq = the last seq received.',
+  })
+  runEvents(
+    @Root() event: RunEvent,
+    @Ctx() ctx: RequestContext,
+    @Arg('runId', () => ID) _runId: string,
+    @Arg('afterSeq', () => Int, { defaultValue: 0 }) _afterSeq: number,
+  ): RunEvent {
+    freshLoadersPerRead(ctx, event);
+    return event;
+  }
+
+  @Subscription(() => Run, {
+    subscribe: subscribeRunUpdated,
+    description:
+      'The run, as stored, each time a run matching the filter changes (status, progress, ' +
+      'metrics). Updates in quick succession may arrive as one.',
+  })
+  runUpdated(
+    @Root() run: Run,
+    @Ctx() ctx: RequestContext,
+    @Arg('filter', () => RunUpdatedFilter, { nullable: true }) _filter?: RunUpdatedFilter,
+  ): Run {
+    freshLoaders(ctx);
+    return run;
+  }
+
+  @Subscription(() => Curriculum, {
+    subscribe: subscribeCurriculumUpdated,
+    description: 'The curriculum, as stored, each time it changes; all curricula without an id.',
+  })
+  curriculumUpdated(
+    @Root() curriculum: Curriculum,
+    @Ctx() ctx: RequestContext,
+    @Arg('curriculumId', () => ID, { nullable: true }) _curriculumId?: string,
+  ): Curriculum {
+    freshLoaders(ctx);
+    return curriculum;
+  }
+}

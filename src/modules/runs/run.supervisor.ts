@@ -1,0 +1,188 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Launcher, JobState } from '../../launchers/launcher';
+import type { ApiKeyService } from '../api-keys/api-key.service';
+import { ApiKey } from '../api-keys/api-key.entity';
+import { Run, RunStatus } from './run.entity';
+import { RunEventType } from './run-event.entity';
+import type { RunJournal } from './run-journal';
+import { isTerminal, LIVE } from './run-status';
+
+/** Log lines of a runner are written in small batches, not one transaction per line. */
+const LOG_FLUSH_MS = 250;
+/** How many of the last log lines a failure message quotes. */
+const LAST_LINES = 12;
+/** How often live runs are checked for silence. */
+const SWEEP_INTERVAL_MS = 5_000;
+
+type Exited = Extract<JobState, { state: 'EXITED' }>;
+
+/**
+ * Watches live runs: records their launcher's log lines, decides their outcome when the runner
+ * process ends, fails runs that went silent and are gone, and reconciles live runs with their
+ * launchers when the API starts.
+ */
+export class RunSupervisor {
+  private readonly pendingLogs = new Map<number, { stream: string; line: string; at: Date }[]>();
+  private flushTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+  private readonly finished = new Map<number, () => void>();
+
+  constructor(
+    private readonly deps: {
+      ds: DataSource;
+      journal: RunJournal;
+      apiKeys: ApiKeyService;
+      launchers: Record<string, Launcher>;
+      heartbeatTimeoutMs: number;
+      log: Logger;
+    },
+  ) {}
+
+  start(): void {
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.deps.log.error({ err }, 'run sweep failed'));
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.flushTimer);
+    await this.flushLogs();
+  }
+
+  onLog(runId: number, stream: string, line: string): void {
+    const lines = this.pendingLogs.get(runId) ?? [];
+    lines.push({ stream, line, at: new Date() });
+    this.pendingLogs.set(runId, lines);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushLogs().catch((err: unknown) => this.deps.log.error({ err }, 'log flush failed'));
+    }, LOG_FLUSH_MS);
+  }
+
+  private async flushLogs(only?: number): Promise<void> {
+    const runIds = only === undefined ? [...this.pendingLogs.keys()] : [only];
+    for (const runId of runIds) {
+      const lines = this.pendingLogs.get(runId);
+      if (!lines?.length) continue;
+      this.pendingLogs.delete(runId);
+      await this.deps.journal.locked(runId, (r) =>
+        r.record(
+          lines.map((l) => ({
+            type: RunEventType.LOG,
+            payload: { stream: l.stream, line: l.line },
+            at: l.at,
+          })),
+        ),
+      );
+    }
+  }
+
+  /** Resolves when the run reaches a terminal status through this supervisor. */
+  whenFinished(runId: number): Promise<void> {
+    return new Promise((resolve) => this.finished.set(runId, resolve));
+  }
+
+  /** The runner process ended: record how, and settle the run if the runner did not. */
+  async onExit(runId: number, state: Exited): Promise<void> {
+    await this.flushLogs(runId);
+    const lastLines = await this.lastLogLines(runId);
+    await this.deps.journal.locked(runId, async (r) => {
+      const exit = { exitCode: state.exitCode, exitSignal: state.signal };
+      if (isTerminal(r.run.status)) {
+        r.set(exit);
+      } else if (r.run.status === RunStatus.CANCELLING) {
+        await r.move(RunStatus.CANCELLED, exit);
+      } else {
+        const how = state.signal
+          ? `was killed by ${state.signal}`
+          : `exited with code ${state.exitCode}`;
+        const reason = state.reason ? ` (${state.reason})` : '';
+        await r.move(RunStatus.FAILED, {
+          ...exit,
+          error: `The runner ${how}${reason} before reporting an outcome.${lastLines ? `\nLast lines:\n${lastLines}` : ''}`,
+        });
+      }
+    });
+    await this.settle(runId);
+  }
+
+  /** After a run ends: its runner key stops working, and whoever waits for it is told. */
+  async settle(runId: number): Promise<void> {
+    await this.deps.ds
+      .getRepository(ApiKey)
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'now()' })
+      .where('run_id = :runId AND revoked_at IS NULL', { runId })
+      .execute();
+    this.finished.get(runId)?.();
+    this.finished.delete(runId);
+  }
+
+  private async lastLogLines(runId: number): Promise<string> {
+    const rows = await this.deps.ds.query<{ line: string }[]>(
+      `SELECT payload->>'line' AS line FROM run_events
+       WHERE run_id = $1 AND type = 'LOG' ORDER BY seq DESC LIMIT ${LAST_LINES}`,
+      [runId],
+    );
+    return rows
+      .map((r) => r.line)
+      .reverse()
+      .join('\n');
+  }
+
+  /**
+   * Live runs silent past the heartbeat timeout are asked about: gone from their launcher means
+   * FAILED, with the reason. A run its launcher still knows is left alone.
+   */
+  async sweep(): Promise<void> {
+    const silent = await this.deps.ds
+      .getRepository(Run)
+      .createQueryBuilder('r')
+      .where('r.status = ANY(:live)', { live: LIVE })
+      .andWhere(
+        `coalesce(r.heartbeatAt, r.startedAt, r.createdAt) < now() - make_interval(secs => :timeout)`,
+        { timeout: this.deps.heartbeatTimeoutMs / 1000 },
+      )
+      .getMany();
+    for (const run of silent) await this.checkWithLauncher(run, 'it sent no heartbeat');
+    // Runner keys of finished runs whose process this API never saw exit (adopted after a
+    // restart): the runner had its grace to flush; the key goes.
+    await this.deps.ds.query(
+      `UPDATE api_keys k SET revoked_at = now() FROM runs r
+       WHERE k.run_id = r.id AND k.revoked_at IS NULL
+         AND r.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
+         AND r.finished_at < now() - interval '2 minutes'`,
+    );
+  }
+
+  /** On API start: live runs whose jobs are gone fail; the others are watched again. */
+  async reconcile(): Promise<void> {
+    const live = await this.deps.ds
+      .getRepository(Run)
+      .createQueryBuilder('r')
+      .where('r.status = ANY(:live)', { live: LIVE })
+      .getMany();
+    for (const run of live) await this.checkWithLauncher(run, 'the API restarted');
+  }
+
+  private async checkWithLauncher(run: Run, why: string): Promise<void> {
+    const launcher = this.deps.launchers[run.launcher];
+    const state: JobState =
+      run.externalId && launcher ? await launcher.status(run.externalId) : { state: 'UNKNOWN' };
+    if (state.state === 'PENDING' || state.state === 'RUNNING') return;
+    const reason =
+      state.state === 'EXITED'
+        ? `${why}, and its job ended (exit code ${state.exitCode}, signal ${state.signal})`
+        : `${why}, and its launcher no longer knows it`;
+    await this.onExit(run.id, {
+      state: 'EXITED',
+      exitCode: state.state === 'EXITED' ? state.exitCode : null,
+      signal: state.state === 'EXITED' ? state.signal : null,
+      reason,
+    });
+  }
+}

@@ -1,0 +1,290 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
+import { z } from 'zod';
+import { createRequestContext, type RequestContext } from '../../app/context';
+import type { BulkDeps } from '../bulk/bulk.router';
+import { badInput, conflict, forbidden } from '../../common/errors';
+import { fromGlobalId, idOf, toGlobalId } from '../../common/ids';
+import { ApiKeyScope } from '../api-keys/api-key.entity';
+import { streamNdjson } from '../bulk/ndjson-export';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Manifest } from '../manifests/manifest.entity';
+import { Run, RunStatus } from './run.entity';
+import { RunEventType } from './run-event.entity';
+import type { LockedRun } from './run-journal';
+import { isTerminal } from './run-status';
+import { LIMITS } from '../../common/limits';
+
+const eventsBody = z.strictObject({
+  events: z
+    .array(
+      z.strictObject({
+        seq: z.number().int().min(1),
+        type: z.enum(RunEventType),
+        payload: z.record(z.string(), z.unknown()),
+        at: z.iso.datetime({ offset: true }).optional(),
+      }),
+    )
+    .max(1_000),
+});
+
+const checkpointBody = z.strictObject({
+  name: z.string().min(1).max(256),
+  uri: z.string().min(1).max(2_048),
+  onnxUri: z.string().max(2_048).nullish(),
+  baseModel: z.string().min(1).max(256),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+const rolloutsBody = z.strictObject({
+  rollouts: z
+    .array(
+      z.strictObject({
+        sampleId: z.string(),
+        key: z.string().min(1).max(200),
+        text: z.string().max(LIMITS.traceText),
+        finalAnswer: z.string().max(LIMITS.answer).nullish(),
+        correct: z.boolean().nullish(),
+        reward: z.number().finite().nullish(),
+        graderVersion: z.string().max(LIMITS.graderVersion).nullish(),
+        tokenCount: z.number().int().min(0).nullish(),
+      }),
+    )
+    .max(LIMITS.graphqlBatch),
+});
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw badInput(`${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return parsed.data as z.infer<S>;
+}
+
+const route =
+  (handler: (req: Request, res: Response) => Promise<void>) =>
+  (req: Request, res: Response, next: NextFunction) =>
+    handler(req, res).catch(next);
+
+/** Applies the runner's STATUS events to the run: the runner says when it runs and how it ends. */
+async function applyRunnerStatus(r: LockedRun, status: unknown, message: unknown): Promise<void> {
+  const from = r.run.status;
+  const quiet = { recordEvent: false };
+  if (status === 'RUNNING' && from === RunStatus.STARTING) await r.move(RunStatus.RUNNING, quiet);
+  if (status === 'SUCCEEDED' && !isTerminal(from)) {
+    if (from === RunStatus.STARTING) await r.move(RunStatus.RUNNING, quiet);
+    await r.move(RunStatus.SUCCEEDED, quiet);
+  }
+  if (status === 'FAILED' && !isTerminal(from)) {
+    await r.move(RunStatus.FAILED, {
+      ...quiet,
+      error: typeof message === 'string' ? message : 'The runner reported a failure',
+    });
+  }
+}
+
+/**
+ * The runner's side of gpu-runner/PROTOCOL.md: its spec, its manifest, its events (also the
+ * heartbeat), its checkpoints and rollouts. A RUNNER key reaches only its own run.
+ */
+export function runnerRouter(deps: BulkDeps): Router {
+  const router = Router({ mergeParams: true });
+  router.use(express.json({ limit: '8mb' }));
+
+  /** The run named in the path, after checking the key may act for it. */
+  async function runOf(req: Request): Promise<{ ctx: RequestContext; run: Run }> {
+    const ctx = createRequestContext(deps, req);
+    const runId = Number(idOf('Run', String(req.params.runId)));
+    if (!ctx.principal.scopes.has(ApiKeyScope.RUNNER) || ctx.principal.runId !== runId) {
+      throw forbidden('This key may not act for this run');
+    }
+    const run = await ctx.ds.getRepository(Run).findOneByOrFail({ id: runId });
+    return { ctx, run };
+  }
+
+  router.get(
+    '/spec',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const checkpoint = run.inputCheckpointId
+        ? await ctx.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId })
+        : null;
+      const manifest = run.manifestId
+        ? await ctx.ds.getRepository(Manifest).findOneBy({ id: run.manifestId })
+        : null;
+      res.json({
+        run: {
+          id: toGlobalId('Run', run.id),
+          stage: run.stage,
+          attempt: run.attempt,
+          config: run.config,
+        },
+        inputCheckpoint: checkpoint && {
+          id: toGlobalId('Checkpoint', checkpoint.id),
+          name: checkpoint.name,
+          baseModel: checkpoint.baseModel,
+          uri: checkpoint.uri,
+        },
+        manifest: manifest && {
+          id: toGlobalId('Manifest', manifest.id),
+          purpose: manifest.purpose,
+          itemCount: manifest.itemCount,
+          sha256: manifest.sha256,
+        },
+      });
+    }),
+  );
+
+  router.get(
+    '/manifest',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      if (!run.manifestId) throw badInput('This run has no manifest');
+      await streamNdjson(
+        ctx.ds,
+        res,
+        `SELECT i.ordinal, i.sample_id, s.external_id, s.problem, s.answer,
+                t.id AS trace_id, t.kind AS trace_kind, t.text AS trace_text
+         FROM manifest_items i JOIN samples s ON s.id = i.sample_id
+         LEFT JOIN traces t ON t.id = i.trace_id
+         WHERE i.manifest_id = $1 ORDER BY i.ordinal`,
+        [run.manifestId],
+        (row) => ({
+          ordinal: row.ordinal,
+          sampleId: toGlobalId('Sample', row.sample_id as string),
+          externalId: row.external_id,
+          problem: row.problem,
+          answer: row.answer,
+          trace:
+            row.trace_id === null
+              ? null
+              : {
+                  id: toGlobalId('Trace', row.trace_id as string),
+                  kind: row.trace_kind,
+                  text: row.trace_text,
+                },
+        }),
+      );
+    }),
+  );
+
+  router.post(
+    '/events',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const { events } = parseBody(eventsBody, req.body);
+      const answer = await ctx.services.journal.locked(run.id, async (r) => {
+        const { stored, duplicates } = await r.record(
+          events.map((e) => ({
+            type: e.type,
+            payload: e.payload,
+            at: e.at ? new Date(e.at) : undefined,
+            runnerSeq: e.seq,
+          })),
+        );
+        const changes: Partial<Run> = { heartbeatAt: new Date() };
+        const metrics = { ...r.run.metrics };
+        for (const e of events) {
+          if (e.type === RunEventType.PROGRESS) changes.progress = e.payload;
+          if (e.type === RunEventType.METRIC) Object.assign(metrics, e.payload);
+        }
+        if (events.some((e) => e.type === RunEventType.METRIC)) changes.metrics = metrics;
+        r.set(changes);
+        for (const e of events) {
+          if (e.type === RunEventType.STATUS)
+            await applyRunnerStatus(r, e.payload.status, e.payload.message);
+        }
+        return {
+          stored,
+          duplicates,
+          runStatus: r.run.status,
+          cancelRequested: r.run.cancelRequestedAt !== null,
+        };
+      });
+      res.json(answer);
+    }),
+  );
+
+  router.post(
+    '/checkpoints',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const body = parseBody(checkpointBody, req.body);
+      const repo = ctx.ds.getRepository(Checkpoint);
+      let checkpoint = await repo.findOneBy({ name: body.name });
+      if (checkpoint && checkpoint.producedByRunId !== run.id) {
+        throw conflict(`A checkpoint named "${body.name}" already exists`);
+      }
+      checkpoint ??= await repo.save(
+        repo.create({
+          name: body.name,
+          uri: body.uri,
+          onnxUri: body.onnxUri ?? null,
+          baseModel: body.baseModel,
+          metadata: body.metadata ?? {},
+          parentId: run.inputCheckpointId,
+          producedByRunId: run.id,
+        }),
+      );
+      const id = checkpoint.id;
+      await ctx.services.journal.locked(run.id, async (r) => {
+        r.set({ outputCheckpointId: id });
+        await r.record([
+          {
+            type: RunEventType.ARTIFACT,
+            payload: {
+              kind: 'checkpoint',
+              checkpointId: toGlobalId('Checkpoint', id),
+              name: body.name,
+              uri: body.uri,
+            },
+          },
+        ]);
+      });
+      res.json({ id: toGlobalId('Checkpoint', id), name: checkpoint.name });
+    }),
+  );
+
+  router.post(
+    '/rollouts',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const { rollouts } = parseBody(rolloutsBody, req.body);
+      const producer = run.inputCheckpointId
+        ? ((await ctx.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId }))
+            ?.name ?? null)
+        : `run-${run.id}`;
+      const rows = rollouts.map((r) => {
+        const sample = fromGlobalId(r.sampleId);
+        if (sample.type !== 'Sample') throw badInput(`"${r.sampleId}" is not a Sample id`);
+        return {
+          sample_id: sample.id,
+          external_id: `run:${run.id}:${r.key}`,
+          text: r.text,
+          final_answer: r.finalAnswer ?? null,
+          correct: r.correct ?? null,
+          reward: r.reward ?? null,
+          grader_version: r.graderVersion ?? null,
+          token_count: r.tokenCount ?? null,
+        };
+      });
+      const [{ inserted }] = await ctx.ds.query<{ inserted: number }[]>(
+        `WITH ins AS (
+           INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
+                               grader_version, producer, run_id, token_count)
+           SELECT x.sample_id, x.external_id, 'ROLLOUT', x.text, x.final_answer, x.correct, x.reward,
+                  x.grader_version, $2, $3, x.token_count
+           FROM jsonb_to_recordset($1::jsonb) AS x(sample_id bigint, external_id text, text text,
+             final_answer text, correct boolean, reward double precision, grader_version text,
+             token_count integer)
+           ON CONFLICT DO NOTHING RETURNING 1)
+         SELECT count(*)::int AS inserted FROM ins`,
+        [JSON.stringify(rows), producer, run.id],
+      );
+      res.json({ inserted, existing: rows.length - inserted });
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,227 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
+import type { JobState, LaunchRequest } from '../src/launchers/launcher';
+
+type Exited = Extract<JobState, { state: 'EXITED' }>;
+
+/** The repository: the nearest folder at or above the working directory with a package.json. */
+function repoRoot(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${process.cwd()}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function recorder() {
+  const logs: { stream: string; line: string }[] = [];
+  const exits: Exited[] = [];
+  let resolveExit!: (s: Exited) => void;
+  const exited = new Promise<Exited>((r) => (resolveExit = r));
+  return {
+    logs,
+    exits,
+    exited,
+    hooks: {
+      onLog: (_runId: number, stream: 'stdout' | 'stderr', line: string) =>
+        logs.push({ stream, line }),
+      onExit: (_runId: number, state: Exited) => {
+        exits.push(state);
+        resolveExit(state);
+      },
+    },
+  };
+}
+
+describe('slurm launcher (a real single-node Slurm, started by scripts/start-slurm.sh)', () => {
+  let root: string;
+  let n = 1000;
+  const launcher = new SlurmLauncher({ pollMs: 200, timeLimit: 10, cancelWaitMs: 30_000 });
+  const request = (command: string[], env: Record<string, string> = {}): LaunchRequest => {
+    n += 1;
+    return {
+      runId: n,
+      runGlobalId: `UnVuOj${n}`,
+      env: { STAGEWISE_RUN_ID: `UnVuOj${n}`, ...env },
+      command,
+      workDir: path.join(root, `run-${n}`),
+    };
+  };
+
+  before(() => {
+    const started = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(started.status, 0, `start-slurm.sh failed:\n${started.stdout}${started.stderr}`);
+    // Slurm runs jobs as root here; the work dirs must be where slurmd can write.
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-slurm-'));
+  });
+  after(async () => {
+    await launcher.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('writes a batch script that exports the env and execs the command', () => {
+    const script = buildBatchScript({
+      runId: 7,
+      runGlobalId: 'UnVuOjc',
+      env: { A: `it's "q" $HOME` },
+      command: ['/usr/bin/python3', '-m', 'gpu_runner'],
+      workDir: '/tmp/w d',
+    });
+    assert.match(script, /^#!\/bin\/bash\n/);
+    assert.match(script, /\nexport A='it'\\''s "q" \$HOME'\n/);
+    assert.match(script, /\ncd '\/tmp\/w d' \|\| exit 127\n/);
+    assert.match(script, /\nexec '\/usr\/bin\/python3' '-m' 'gpu_runner'\n$/);
+    assert.throws(
+      () =>
+        buildBatchScript({
+          runId: 1,
+          runGlobalId: 'x',
+          env: { 'A-B': '1' },
+          command: ['x'],
+          workDir: '/',
+        }),
+      /invalid env name/,
+    );
+    assert.deepEqual(parseScontrolJob('JobId=5 JobState=CANCELLED Reason=None ExitCode=0:9'), {
+      state: 'CANCELLED',
+      reason: undefined,
+      exitCode: null,
+      signal: 'SIGKILL',
+    });
+  });
+
+  it('runs a job that prints lines and exits 3: the lines reach onLog, exit code 3 reaches onExit', async () => {
+    const rec = recorder();
+    const req = request(
+      [
+        '/bin/bash',
+        '-c',
+        'echo "first line"; echo "cwd=$PWD q=$Q"; echo "on stderr" >&2; echo "job=$SLURM_JOB_NAME"; exit 3',
+      ],
+      { Q: `it's "quoted" $HOME` },
+    );
+    const job = await launcher.launch(req, rec.hooks);
+    assert.match(job.externalId, /^\d+$/);
+    const state = await rec.exited;
+    assert.equal(state.exitCode, 3);
+    assert.equal(state.signal, null);
+    assert.match(state.reason!, /^FAILED/);
+    assert.deepEqual(
+      rec.logs.filter((l) => l.stream === 'stdout').map((l) => l.line),
+      ['first line', `cwd=${req.workDir} q=it's "quoted" $HOME`, `job=stagewise-run-${req.runId}`],
+    );
+    assert.deepEqual(
+      rec.logs.filter((l) => l.stream === 'stderr').map((l) => l.line),
+      ['on stderr'],
+    );
+    assert.ok(fs.existsSync(path.join(req.workDir, `slurm-${job.externalId}.out`)));
+    await sleep(500);
+    assert.equal(rec.exits.length, 1, 'onExit once');
+    const again = await launcher.status(job.externalId);
+    assert.equal(again.state, 'EXITED');
+    assert.equal(again.exitCode, 3);
+  });
+
+  it('reports a job that succeeds as exit code 0 COMPLETED, with lines written while it ran', async () => {
+    const rec = recorder();
+    const job = await launcher.launch(
+      request(['/bin/bash', '-c', 'echo early; sleep 1.5; echo late']),
+      rec.hooks,
+    );
+    await until('the early line while it runs', () => rec.logs.some((l) => l.line === 'early'));
+    assert.equal((await launcher.status(job.externalId)).state, 'RUNNING');
+    assert.equal(rec.exits.length, 0);
+    const state = await rec.exited;
+    assert.deepEqual(state, { state: 'EXITED', exitCode: 0, signal: null, reason: 'COMPLETED' });
+    assert.deepEqual(
+      rec.logs.map((l) => l.line),
+      ['early', 'late'],
+    );
+  });
+
+  it('cancels a long job that ignores SIGTERM: it ends CANCELLED and none of its processes remains', async () => {
+    const rec = recorder();
+    const req = request([
+      '/bin/bash',
+      '-c',
+      `trap '' TERM; echo $$ > pids; sleep 1000 & echo $! >> pids; echo started; wait`,
+    ]);
+    const job = await launcher.launch(req, rec.hooks);
+    const pidFile = path.join(req.workDir, 'pids');
+    const pids = await until('the job to start', () => {
+      const text = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+      return text.split('\n').length === 2 ? text.split('\n').map(Number) : undefined;
+    });
+    assert.ok(pids.every(alive));
+    assert.equal((await launcher.status(job.externalId)).state, 'RUNNING');
+    await launcher.cancel(job.externalId, 1000);
+    const state = await launcher.status(job.externalId);
+    assert.equal(state.state, 'EXITED');
+    assert.match(state.reason!, /^CANCELLED/);
+    // slurmd kills the processes before it reports the job ended; allow the kernel a moment.
+    await until('the processes to be gone', () => !pids.some(alive), 5000);
+    const exited = await rec.exited;
+    assert.match(exited.reason!, /^CANCELLED/);
+    assert.ok(rec.logs.some((l) => l.line === 'started'));
+  });
+
+  it('cancels a job that obeys SIGTERM within the grace period', async () => {
+    const rec = recorder();
+    const req = request(['/bin/bash', '-c', `echo $$ > pid; sleep 1000`]);
+    const job = await launcher.launch(req, rec.hooks);
+    const pidFile = path.join(req.workDir, 'pid');
+    const pid = await until('the job to start', () =>
+      fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim()
+        ? Number(fs.readFileSync(pidFile, 'utf8'))
+        : undefined,
+    );
+    const t0 = Date.now();
+    await launcher.cancel(job.externalId, 20_000);
+    assert.ok(Date.now() - t0 < 15_000, 'did not wait for the whole grace period');
+    const state = await rec.exited;
+    assert.equal(state.state, 'EXITED');
+    assert.equal(state.signal, 'SIGTERM');
+    await until('the process to be gone', () => !alive(pid), 5000);
+  });
+
+  it('answers the status of an unknown job id without throwing', async () => {
+    for (const id of ['99999999', 'not-a-job']) {
+      const state = await launcher.status(id);
+      assert.ok(state.state === 'UNKNOWN' || state.state === 'EXITED', JSON.stringify(state));
+      if (state.state === 'EXITED') assert.ok(state.reason, 'says why');
+    }
+    await launcher.cancel('99999999', 100);
+  });
+});
