@@ -62,8 +62,12 @@ class _HFTokenizer:
 
 
 class HFBackend:
-    def __init__(self, model, tokenizer, device: torch.device, base_model: str):
-        self.module = model.to(device)
+    def __init__(self, model, tokenizer, device: torch.device, base_model: str,
+                 compute_dtype: torch.dtype = torch.float32):
+        # Mixed precision: float32 master weights (what the optimizer updates), bf16 compute under
+        # autocast. Pure-bf16 weights made GRPO updates go to NaN on a GPU within ten steps.
+        self.module = model.to(device=device, dtype=torch.float32)
+        self.compute_dtype = compute_dtype
         self.tokenizer = tokenizer
         self.device = device
         self.base_model = base_model
@@ -75,7 +79,7 @@ class HFBackend:
     def load(cls, path: str, device: torch.device, dtype: str) -> "HFBackend":
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=_torch_dtype(dtype, device),
+        model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32,
                                                      local_files_only=True)
         if os.path.exists(os.path.join(path, "char_tokenizer.json")):
             tok = _CharAdapter(CharTokenizer.load(path))
@@ -85,7 +89,7 @@ class HFBackend:
         if os.path.exists(os.path.join(path, META_FILE)):
             with open(os.path.join(path, META_FILE)) as f:
                 base = json.load(f).get("base_model", base)
-        return cls(model, tok, device, base)
+        return cls(model, tok, device, base, _torch_dtype(dtype, device))
 
     @classmethod
     def from_config(cls, hf_config: dict, device: torch.device, dtype: str) -> "HFBackend":
@@ -99,8 +103,8 @@ class HFBackend:
         cfg.update(vocab_size=tok.tok.vocab_size, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
                    eos_token_id=tok.eos_token_id)
         config = AutoConfig.for_model(model_type, **cfg)
-        model = AutoModelForCausalLM.from_config(config).to(_torch_dtype(dtype, device))
-        return cls(model, tok, device, f"hf-{model_type}-scratch")
+        model = AutoModelForCausalLM.from_config(config)
+        return cls(model, tok, device, f"hf-{model_type}-scratch", _torch_dtype(dtype, device))
 
     def encode(self, text: str, bos: bool = False) -> List[int]:
         ids = self.tokenizer.encode(text)
@@ -109,7 +113,15 @@ class HFBackend:
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(ids)
 
+    def _autocast(self):
+        enabled = self.device.type == "cuda" and self.compute_dtype != torch.float32
+        return torch.autocast(device_type=self.device.type, dtype=self.compute_dtype, enabled=enabled)
+
     def logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        with self._autocast():
+            return self._logits(input_ids, attention_mask)
+
+    def _logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         if attention_mask is None:
             return self.module(input_ids=input_ids).logits
         mask = attention_mask.long()
@@ -122,13 +134,16 @@ class HFBackend:
         was_training = self.module.training
         self.module.eval()
         ids, mask = left_pad(prompts, self.pad_id, self.device)
-        kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=self.pad_id, eos_token_id=self.eos_id)
+        # bf16 logits can overflow to inf/nan after an update; sampling from them trips a CUDA assert.
+        kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=self.pad_id, eos_token_id=self.eos_id,
+                      remove_invalid_values=True)
         if temperature > 0:
             # Plain sampling from the full distribution: what the policy-gradient maths assume.
             kwargs.update(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
         else:
             kwargs.update(do_sample=False)
-        out = self.module.generate(input_ids=ids, attention_mask=mask.long(), **kwargs)
+        with self._autocast():
+            out = self.module.generate(input_ids=ids, attention_mask=mask.long(), **kwargs)
         self.module.train(was_training)
         completions = []
         for row in out[:, ids.shape[1]:].tolist():
@@ -147,7 +162,7 @@ class HFBackend:
         module = copy.deepcopy(self.module).eval()
         for p in module.parameters():
             p.requires_grad_(False)
-        return HFBackend(module, self.tokenizer, self.device, self.base_model)
+        return HFBackend(module, self.tokenizer, self.device, self.base_model, self.compute_dtype)
 
     def export_onnx(self, path: str) -> Optional[str]:
         return None  # the in-API scorer runs the tiny student; large models are scored elsewhere

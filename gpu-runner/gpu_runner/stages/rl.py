@@ -115,9 +115,12 @@ def run(ctx: StageContext) -> StageResult:
                     stats["kl"] = float(kl.detach())
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
-                opt.step()
+                grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
+                # A non-finite loss or gradient would poison every weight: skip that update, count it.
+                if torch.isfinite(loss.detach()) and torch.isfinite(grad_norm):
+                    opt.step()
+                else:
+                    stats["skipped_updates"] = stats.get("skipped_updates", 0.0) + 1.0
                 stats.update(s, loss=float(loss.detach()))
             mean_len = float(batch.completion_mask.sum(1).mean())
         else:
@@ -137,6 +140,7 @@ def run(ctx: StageContext) -> StageResult:
                 "train/loss": stats["loss"],
                 "train/kl": stats["kl"],
                 "train/clip_frac": stats["clip_frac"],
+                "train/skipped_updates": stats.get("skipped_updates", 0.0),
                 "train/completion_len": mean_len,
                 "time/generate": t_gen,
                 "time/update": t_upd,

@@ -12,6 +12,8 @@ import { isTerminal, LIVE } from './run-status';
 const LOG_FLUSH_MS = 250;
 /** How many of the last log lines a failure message quotes. */
 const LAST_LINES = 12;
+/** Heartbeat timeouts a launcher may answer UNKNOWN before the run is given up. */
+const UNKNOWN_PATIENCE = 5;
 /** How often live runs are checked for silence. */
 const SWEEP_INTERVAL_MS = 5_000;
 
@@ -169,11 +171,25 @@ export class RunSupervisor {
     for (const run of live) await this.checkWithLauncher(run, 'the API restarted');
   }
 
+  private silentFor(run: Run, timeouts: number): boolean {
+    const last = (run.heartbeatAt ?? run.startedAt ?? run.createdAt).getTime();
+    return Date.now() - last > timeouts * this.deps.heartbeatTimeoutMs;
+  }
+
   private async checkWithLauncher(run: Run, why: string): Promise<void> {
     const launcher = this.deps.launchers[run.launcher];
     const state: JobState =
       run.externalId && launcher ? await launcher.status(run.externalId) : { state: 'UNKNOWN' };
     if (state.state === 'PENDING' || state.state === 'RUNNING') return;
+    // UNKNOWN is "cannot tell now" (a Slurm controller or a cluster briefly unreachable): wait,
+    // unless the run never got a job or has been silent for UNKNOWN_PATIENCE timeouts.
+    if (state.state === 'UNKNOWN' && run.externalId && !this.silentFor(run, UNKNOWN_PATIENCE)) {
+      this.deps.log.warn(
+        { runId: run.id, launcher: run.launcher },
+        'launcher cannot tell; will ask again',
+      );
+      return;
+    }
     const reason =
       state.state === 'EXITED'
         ? `${why}, and its job ended (exit code ${state.exitCode}, signal ${state.signal})`

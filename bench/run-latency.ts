@@ -1,0 +1,171 @@
+/**
+ * Benchmark: how long a run takes to get going on the local launcher. For each of --runs short
+ * SFT runs of the tiny model, measured sequentially: startRun -> the STATUS STARTING event,
+ * -> STATUS RUNNING (the runner is up and has read its spec), -> the first PROGRESS event
+ * (the manifest is read, the model built, the first step done). Prints each run and the medians.
+ *
+ *   node dist/bench/run-latency.js [--runs 5] [--steps 5]
+ *
+ * PostgreSQL: TEST_DATABASE_URL (an admin URL; a database is created and dropped), otherwise a
+ * throwaway embedded server. The API runs in this process; the runner is the real one
+ * (RUNNER_PYTHON, default /usr/bin/python3). Times are the events' commit times (createdAt, the
+ * database clock on this machine) minus the wall-clock time just before startRun was sent.
+ */
+import 'reflect-metadata';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
+import { ApiClient } from '../src/cli/api-client';
+import { startTestServer } from '../tests/helpers/test-server';
+
+const RUNNER_DIR = path.resolve(__dirname, '..', '..', 'gpu-runner');
+const PYTHON = process.env.RUNNER_PYTHON ?? '/usr/bin/python3';
+
+function parseArgs(argv: string[]): { runs: number; steps: number } {
+  const args = { runs: 5, steps: 5 };
+  for (let k = 0; k < argv.length; k += 2) {
+    const value = Number(argv[k + 1]);
+    if ((argv[k] === '--runs' || argv[k] === '--steps') && Number.isInteger(value) && value > 0) {
+      args[argv[k] === '--runs' ? 'runs' : 'steps'] = value;
+    } else {
+      throw new Error(`usage: run-latency [--runs N] [--steps N] (got ${argv[k]})`);
+    }
+  }
+  return args;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (x: number) => `${Math.round(x)} ms`.padStart(9);
+
+interface Event {
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  let stopPg = () => Promise.resolve();
+  if (!process.env.TEST_DATABASE_URL) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-'));
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    process.env.TEST_DATABASE_URL = pg.url;
+    stopPg = async () => {
+      await pg.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+  }
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-runs-'));
+  const taskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-task-'));
+  const t = await startTestServer({ RUNS_DIR: runsDir, RUNNER_DIR, RUNNER_PYTHON: PYTHON });
+  try {
+    const api = new ApiClient({ url: t.url, apiKey: t.keys.write });
+    const samples = path.join(taskDir, 'samples.ndjson');
+    const traces = path.join(taskDir, 'traces.ndjson');
+    execFileSync(
+      PYTHON,
+      [
+        ...['-m', 'gpu_runner.tasks.arithmetic', '--n', '200', '--seed', '0'],
+        ...['--samples', samples, '--traces', traces],
+      ],
+      { cwd: RUNNER_DIR, stdio: 'ignore' },
+    );
+    const { createDataset } = await api.graphql<{ createDataset: { id: string } }>(
+      `mutation { createDataset(input: { name: "bench" }) { id } }`,
+    );
+    await api.postNdjsonFile('/v1/datasets/bench/samples', samples);
+    await api.postNdjsonFile('/v1/datasets/bench/traces', traces);
+
+    console.log(
+      `run-latency: ${args.runs} SFT runs of ${args.steps} steps (tiny model, local launcher, ` +
+        `${os.cpus().length} CPUs), one after another`,
+    );
+    console.log(
+      `run  ${'STARTING'.padStart(9)}  ${'RUNNING'.padStart(9)}  ${'1st PROGRESS'.padStart(12)}  ${'SUCCEEDED'.padStart(9)}`,
+    );
+    const rows: { starting: number; running: number; progress: number; done: number }[] = [];
+    for (let i = 0; i < args.runs; i += 1) {
+      const t0 = Date.now();
+      const { startRun } = await api.graphql<{ startRun: { id: string } }>(
+        `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
+        {
+          input: {
+            stage: 'SFT',
+            config: { steps: args.steps, batch_size: 8, log_every: 1, save_onnx: false, seed: i },
+            selection: {
+              filter: { datasetIds: [createDataset.id] },
+              traceKinds: ['TEACHER'],
+              traceProducer: 'builtin-teacher-explicit',
+            },
+          },
+        },
+      );
+      let run: { status: string; events: Event[] };
+      for (;;) {
+        ({ run } = await api.graphql<{ run: { status: string; events: Event[] } }>(
+          `query($id: ID!) { run(id: $id) { status events(first: 500) { seq type payload createdAt } } }`,
+          { id: startRun.id },
+        ));
+        if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.status)) break;
+        await sleep(200);
+      }
+      if (run.status !== 'SUCCEEDED') throw new Error(`run ${startRun.id} ended ${run.status}`);
+      const at = (ok: (e: Event) => boolean) => {
+        const e = run.events.find(ok);
+        if (!e) throw new Error(`run ${startRun.id}: no such event`);
+        return Date.parse(e.createdAt) - t0;
+      };
+      const row = {
+        starting: at((e) => e.type === 'STATUS' && e.payload.status === 'STARTING'),
+        running: at((e) => e.type === 'STATUS' && e.payload.status === 'RUNNING'),
+        progress: at((e) => e.type === 'PROGRESS'),
+        done: at((e) => e.type === 'STATUS' && e.payload.status === 'SUCCEEDED'),
+      };
+      rows.push(row);
+      console.log(
+        `${String(i + 1).padStart(3)}  ${ms(row.starting)}  ${ms(row.running)}  ${ms(row.progress).padStart(12)}  ${ms(row.done)}`,
+      );
+    }
+    const med = (k: keyof (typeof rows)[number]) => median(rows.map((r) => r[k]));
+    console.log(
+      `med  ${ms(med('starting'))}  ${ms(med('running'))}  ${ms(med('progress')).padStart(12)}  ${ms(med('done'))}`,
+    );
+    console.log(
+      `startRun -> first PROGRESS: median ${Math.round(med('progress'))} ms ` +
+        `(min ${Math.round(Math.min(...rows.map((r) => r.progress)))}, max ${Math.round(Math.max(...rows.map((r) => r.progress)))}); ` +
+        `of which startRun -> RUNNING ${Math.round(med('running'))} ms (process start, Python + torch import, spec)`,
+    );
+  } finally {
+    await t.close();
+    await stopPg();
+    fs.rmSync(runsDir, { recursive: true, force: true });
+    fs.rmSync(taskDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,656 @@
+/**
+ * `stagewise runs ...`: start, list, watch, cancel and retry runs.
+ *
+ * `runs watch` follows the runEvents subscription (graphql-ws on /graphql) from the last seq it
+ * has seen, so a dropped connection resumes where it stopped; when the subscription cannot be
+ * used it polls run.events(afterSeq) instead.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import { ApiClient, ApiError, UsageError } from '../api-client';
+import {
+  EXIT,
+  formatDuration,
+  formatNumber,
+  intOption,
+  jsonObjectOption,
+  parse,
+  table,
+} from './shared';
+
+export const RUNS_USAGE = `Usage:
+  stagewise runs start --stage SFT|PROBE|RL|EVAL --dataset NAME [--config JSON]
+                       [--checkpoint ID] [--producer builtin-teacher-explicit] [--limit N]
+                       [--launcher local|slurm|kubernetes] [--watch [--logs]]
+  stagewise runs list [--status RUNNING,FAILED,...] [--stage SFT] [--json]
+  stagewise runs watch ID [--logs] [--plain] [--poll]
+  stagewise runs cancel ID
+  stagewise runs retry ID [--watch [--logs]]
+
+runs start prints the new run's id on stdout. runs watch exits with the run's outcome:
+0 SUCCEEDED, 1 FAILED, 2 CANCELLED, 3 usage or connection error (no server, wrong key,
+unknown run, connection lost for longer than --reconnect-timeout seconds, default 120).`;
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const STAGES = ['PROBE', 'SFT', 'RL', 'EVAL', 'BRIDGE', 'CRITIQUE'];
+const STATUSES = [
+  'QUEUED',
+  'STARTING',
+  'RUNNING',
+  'CANCELLING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+];
+const LAUNCHERS: Record<string, string> = {
+  local: 'LOCAL',
+  slurm: 'SLURM',
+  kubernetes: 'KUBERNETES',
+};
+
+const RUN_FIELDS = `id stage status attempt launcher progress metrics error exitCode
+  createdAt startedAt finishedAt
+  inputCheckpoint { id name } outputCheckpoint { id name }`;
+
+export interface RunInfo {
+  id: string;
+  stage: string;
+  status: string;
+  attempt: number;
+  launcher: string;
+  progress: { step?: number; totalSteps?: number; etaSeconds?: number } | null;
+  metrics: Record<string, unknown>;
+  error: string | null;
+  exitCode: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  inputCheckpoint: { id: string; name: string } | null;
+  outputCheckpoint: { id: string; name: string } | null;
+}
+
+export interface RunEventData {
+  seq: number;
+  type: 'STATUS' | 'PROGRESS' | 'METRIC' | 'LOG' | 'ARTIFACT';
+  payload: Record<string, unknown>;
+  at: string;
+}
+
+export function exitCodeFor(status: string): number {
+  if (status === 'SUCCEEDED') return EXIT.OK;
+  if (status === 'CANCELLED') return EXIT.CANCELLED;
+  return EXIT.FAILED;
+}
+
+async function fetchRun(api: ApiClient, id: string): Promise<RunInfo> {
+  const { run } = await api.graphql<{ run: RunInfo }>(
+    `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`,
+    { id },
+  );
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// start, cancel, retry, list
+
+async function start(api: ApiClient, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      stage: { type: 'string' },
+      dataset: { type: 'string' },
+      config: { type: 'string' },
+      checkpoint: { type: 'string' },
+      producer: { type: 'string' },
+      limit: { type: 'string' },
+      launcher: { type: 'string', default: 'local' },
+      watch: { type: 'boolean', default: false },
+      logs: { type: 'boolean', default: false },
+    },
+    RUNS_USAGE,
+  );
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const stage = values.stage?.toUpperCase();
+  if (!stage || !STAGES.includes(stage)) {
+    throw new UsageError(`--stage must be one of ${STAGES.join(', ')}\n\n${RUNS_USAGE}`);
+  }
+  const launcher = LAUNCHERS[String(values.launcher).toLowerCase()];
+  if (!launcher) throw new UsageError(`--launcher must be local, slurm or kubernetes`);
+  const config = jsonObjectOption(values.config, 'config') ?? {};
+  const limit = intOption(values.limit, 'limit', 1);
+
+  let selection: Record<string, unknown> | null = null;
+  if (values.dataset) {
+    const { dataset } = await api.graphql<{ dataset: { id: string } }>(
+      `query($name: String!) { dataset(name: $name) { id } }`,
+      { name: values.dataset },
+    );
+    const sft = stage === 'SFT';
+    selection = {
+      filter: { datasetIds: [dataset.id] },
+      traceKinds: sft ? ['TEACHER'] : null,
+      traceProducer: sft
+        ? (values.producer ?? 'builtin-teacher-explicit')
+        : (values.producer ?? null),
+      limit: limit ?? null,
+    };
+  } else if (values.producer || limit !== undefined) {
+    throw new UsageError('--producer and --limit select samples: give --dataset too');
+  }
+
+  const { startRun } = await api.graphql<{ startRun: RunInfo }>(
+    `mutation($input: StartRunInput!) { startRun(input: $input) { ${RUN_FIELDS} } }`,
+    {
+      input: {
+        stage,
+        config,
+        inputCheckpointId: values.checkpoint ?? null,
+        selection,
+        launcher,
+      },
+    },
+  );
+  console.error(
+    `Started ${startRun.stage} run ${startRun.id} (${startRun.status}, launcher ${launcher.toLowerCase()})`,
+  );
+  console.log(startRun.id);
+  if (values.watch) return new RunWatcher(api, startRun.id, { logs: values.logs }).watch();
+  return EXIT.OK;
+}
+
+async function cancel(api: ApiClient, argv: string[]): Promise<number> {
+  const { positionals } = parse(argv, {}, RUNS_USAGE);
+  if (positionals.length !== 1)
+    throw new UsageError(`runs cancel takes one run id\n\n${RUNS_USAGE}`);
+  const { cancelRun } = await api.graphql<{ cancelRun: RunInfo }>(
+    `mutation($id: ID!) { cancelRun(id: $id) { ${RUN_FIELDS} } }`,
+    { id: positionals[0] },
+  );
+  console.log(`Run ${cancelRun.id}: ${cancelRun.status}`);
+  return EXIT.OK;
+}
+
+async function retry(api: ApiClient, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { watch: { type: 'boolean', default: false }, logs: { type: 'boolean', default: false } },
+    RUNS_USAGE,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(`runs retry takes one run id\n\n${RUNS_USAGE}`);
+  const { retryRun } = await api.graphql<{ retryRun: RunInfo }>(
+    `mutation($id: ID!) { retryRun(id: $id) { ${RUN_FIELDS} } }`,
+    { id: positionals[0] },
+  );
+  console.error(
+    `Retrying ${positionals[0]} as run ${retryRun.id} (attempt ${retryRun.attempt}, ${retryRun.status})`,
+  );
+  console.log(retryRun.id);
+  if (values.watch) return new RunWatcher(api, retryRun.id, { logs: values.logs }).watch();
+  return EXIT.OK;
+}
+
+function listCsv(value: string | undefined, allowed: string[], name: string): string[] | null {
+  if (!value) return null;
+  const items = value
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  const wrong = items.filter((s) => !allowed.includes(s));
+  if (wrong.length)
+    throw new UsageError(`--${name}: unknown ${wrong.join(', ')}; use ${allowed.join(', ')}`);
+  return items;
+}
+
+function stepOf(run: RunInfo): string {
+  const p = run.progress;
+  return p?.totalSteps ? `${p.step ?? 0}/${p.totalSteps}` : '-';
+}
+
+function durationOf(run: RunInfo): string {
+  if (!run.startedAt) return '-';
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
+  return formatDuration((end - Date.parse(run.startedAt)) / 1000);
+}
+
+async function list(api: ApiClient, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      status: { type: 'string' },
+      stage: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    RUNS_USAGE,
+  );
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const status = listCsv(values.status, STATUSES, 'status');
+  const stage = listCsv(values.stage, STAGES, 'stage');
+  if (stage && stage.length > 1) throw new UsageError('--stage takes one stage');
+  const filter = { ...(status ? { status } : {}), ...(stage ? { stage: stage[0] } : {}) };
+  const runs: RunInfo[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: {
+      runs: { nodes: RunInfo[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    } = await api.graphql(
+      `query($filter: RunFilter, $after: String) {
+          runs(first: 100, filter: $filter, after: $after) {
+            nodes { ${RUN_FIELDS} } pageInfo { hasNextPage endCursor }
+          }
+        }`,
+      { filter, after },
+    );
+    runs.push(...page.runs.nodes);
+    if (!page.runs.pageInfo.hasNextPage) break;
+    after = page.runs.pageInfo.endCursor;
+  }
+  if (values.json) {
+    console.log(JSON.stringify(runs));
+    return EXIT.OK;
+  }
+  if (!runs.length) {
+    console.log('No runs.');
+    return EXIT.OK;
+  }
+  console.log(
+    table(
+      ['ID', 'STAGE', 'STATUS', 'ATTEMPT', 'STEP', 'TIME', 'CREATED', 'OUTPUT / ERROR'],
+      runs.map((r) => [
+        r.id,
+        r.stage,
+        r.status,
+        String(r.attempt),
+        stepOf(r),
+        durationOf(r),
+        r.createdAt.replace('T', ' ').slice(0, 19),
+        r.outputCheckpoint?.name ?? (r.error ? r.error.split('\n')[0].slice(0, 60) : ''),
+      ]),
+    ),
+  );
+  return EXIT.OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// watch
+
+/** Metrics worth a place on the progress bar, in this order; others follow when there is room. */
+const PREFERRED_METRICS = [
+  'train/loss',
+  'train/reward_mean',
+  'train/accuracy',
+  'probe/pass_at_1',
+  'eval/accuracy',
+  'train/tokens_per_s',
+];
+
+function metricSummary(metrics: Record<string, unknown>, max = 3): string {
+  const names = Object.keys(metrics).filter(
+    (k) => k !== 'step' && !k.startsWith('time/') && typeof metrics[k] === 'number',
+  );
+  const ordered = [
+    ...PREFERRED_METRICS.filter((k) => names.includes(k)),
+    ...names.filter((k) => !PREFERRED_METRICS.includes(k)),
+  ].slice(0, max);
+  return ordered.map((k) => `${k}=${formatNumber(metrics[k])}`).join(' ');
+}
+
+const clock = (iso?: string) => (iso ? new Date(iso) : new Date()).toISOString().slice(11, 19);
+
+interface Display {
+  line(text: string): void;
+  progress(step: number, total: number, etaSeconds: number | undefined, metrics: string): void;
+  stop(): void;
+}
+
+/** Plain lines for pipes and CI: every status line, a progress line at most every 2 s and the last. */
+class PlainDisplay implements Display {
+  private lastPrinted = 0;
+  private lastStep = -1;
+
+  line(text: string): void {
+    process.stdout.write(text + '\n');
+  }
+
+  progress(step: number, total: number, etaSeconds: number | undefined, metrics: string): void {
+    const now = Date.now();
+    if (step === this.lastStep) return;
+    if (this.lastStep >= 0 && step < total && now - this.lastPrinted < 2000) return;
+    this.lastPrinted = now;
+    this.lastStep = step;
+    const pct = total ? Math.floor((100 * step) / total) : 0;
+    const eta =
+      etaSeconds !== undefined && step < total ? ` eta ${formatDuration(etaSeconds)}` : '';
+    this.line(`[${clock()}] step ${step}/${total} (${pct}%)${eta}${metrics ? ` ${metrics}` : ''}`);
+  }
+
+  stop(): void {}
+}
+
+/** A redrawn cli-progress bar; other output goes above it. */
+class TtyDisplay implements Display {
+  private readonly multi = new cliProgress.MultiBar(
+    {
+      format: '  {bar} {value}/{total} steps {percentage}% | ETA {etaText} | {metrics}',
+      barsize: 28,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      stream: process.stdout,
+      gracefulExit: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  private bar: cliProgress.SingleBar | undefined;
+
+  private stopped = false;
+
+  line(text: string): void {
+    if (this.bar && !this.stopped) this.multi.log(text + '\n');
+    else process.stdout.write(text + '\n');
+  }
+
+  progress(step: number, total: number, etaSeconds: number | undefined, metrics: string): void {
+    const payload = {
+      etaText: etaSeconds !== undefined && step < total ? formatDuration(etaSeconds) : '-',
+      metrics,
+    };
+    if (this.stopped) return;
+    if (!this.bar) this.bar = this.multi.create(total, step, payload);
+    else {
+      this.bar.setTotal(total);
+      this.bar.update(step, payload);
+    }
+  }
+
+  stop(): void {
+    if (this.bar && !this.stopped) {
+      this.multi.update(); // flushes lines logged since the last redraw; stop() drops them
+      this.multi.stop();
+    }
+    this.stopped = true;
+  }
+}
+
+export interface WatchOptions {
+  logs?: boolean;
+  plain?: boolean;
+  poll?: boolean;
+  reconnectTimeoutSeconds?: number;
+}
+
+const RUN_EVENTS = `subscription($runId: ID!, $afterSeq: Int) {
+  runEvents(runId: $runId, afterSeq: $afterSeq) { seq type payload at }
+}`;
+
+/** Follows one run to its end; `watch()` resolves to the exit code. */
+export class RunWatcher {
+  private lastSeq = 0;
+  private status = '';
+  private step = 0;
+  private totalSteps = 0;
+  private etaSeconds: number | undefined;
+  private readonly metrics: Record<string, unknown> = {};
+  private readonly recentLogs: string[] = [];
+  private readonly checkpoints = new Set<string>();
+  private readonly display: Display;
+  private readonly reconnectMs: number;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly runId: string,
+    private readonly options: WatchOptions = {},
+  ) {
+    this.display = process.stdout.isTTY && !options.plain ? new TtyDisplay() : new PlainDisplay();
+    this.reconnectMs = (options.reconnectTimeoutSeconds ?? 120) * 1000;
+  }
+
+  async watch(): Promise<number> {
+    const run = await fetchRun(this.api, this.runId);
+    const from = run.inputCheckpoint ? ` from ${run.inputCheckpoint.name}` : ' from scratch';
+    this.display.line(
+      `Watching ${run.stage} run ${run.id} (attempt ${run.attempt}, launcher ${run.launcher}${from}): ${run.status}`,
+    );
+    const onSigint = () => {
+      this.display.stop();
+      process.stderr.write(
+        `\nStopped watching; run ${this.runId} goes on (stagewise runs cancel ${this.runId} stops it).\n`,
+      );
+      process.exit(130);
+    };
+    process.once('SIGINT', onSigint);
+    try {
+      if (this.options.poll) await this.poll();
+      else await this.follow();
+      // The stream completes once the run has ended; read the outcome as stored.
+      let final = await fetchRun(this.api, this.runId);
+      while (!TERMINAL.has(final.status)) {
+        await sleep(500);
+        await this.pollOnce();
+        final = await fetchRun(this.api, this.runId);
+      }
+      this.finish(final);
+      return exitCodeFor(final.status);
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      this.display.stop();
+      await this.api.close();
+    }
+  }
+
+  private handle(event: RunEventData): void {
+    if (event.seq <= this.lastSeq) return;
+    this.lastSeq = event.seq;
+    const p = event.payload ?? {};
+    switch (event.type) {
+      case 'STATUS': {
+        if (p.status === this.status) break;
+        this.status = String(p.status);
+        const msg = typeof p.message === 'string' ? `: ${p.message.split('\n')[0]}` : '';
+        this.display.line(`[${clock(event.at)}] ${this.status}${msg}`);
+        break;
+      }
+      case 'PROGRESS':
+        if (typeof p.totalSteps === 'number') this.totalSteps = p.totalSteps;
+        if (typeof p.step === 'number') this.step = p.step;
+        this.etaSeconds = typeof p.etaSeconds === 'number' ? p.etaSeconds : undefined;
+        this.redraw();
+        break;
+      case 'METRIC':
+        Object.assign(this.metrics, p);
+        if (this.totalSteps) this.redraw();
+        break;
+      case 'LOG': {
+        const text = `[${typeof p.stream === 'string' ? p.stream : 'log'}] ${typeof p.line === 'string' ? p.line : ''}`;
+        this.recentLogs.push(text);
+        if (this.recentLogs.length > 20) this.recentLogs.shift();
+        if (this.options.logs) this.display.line(text);
+        break;
+      }
+      case 'ARTIFACT': {
+        const name = typeof p.name === 'string' ? p.name : typeof p.uri === 'string' ? p.uri : '';
+        if (p.kind === 'checkpoint' && !this.checkpoints.has(name)) {
+          this.checkpoints.add(name);
+          const step = typeof p.step === 'number' ? ` (step ${p.step})` : '';
+          this.display.line(`[${clock(event.at)}] checkpoint ${name}${step}`);
+        }
+        break;
+      }
+    }
+  }
+
+  private redraw(): void {
+    this.display.progress(this.step, this.totalSteps, this.etaSeconds, metricSummary(this.metrics));
+  }
+
+  /** The subscription, resumed from lastSeq after each drop; polling when it is not served. */
+  private async follow(): Promise<void> {
+    let lostSince: number | undefined;
+    let failuresWithoutEvents = 0;
+    let delay = 500;
+    for (;;) {
+      const seqBefore = this.lastSeq;
+      try {
+        await this.subscribeOnce();
+        return;
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        const gotEvents = this.lastSeq > seqBefore;
+        if (err.code === 'BAD_USER_INPUT' && /runEvents|Subscription/.test(err.message)) {
+          this.display.line(`(runEvents subscription not available: ${err.message}; polling)`);
+          return this.poll();
+        }
+        if (err.code !== 'CONNECTION') throw err;
+        await this.api.close();
+        if (gotEvents) {
+          lostSince = undefined;
+          failuresWithoutEvents = 0;
+          delay = 500;
+        }
+        lostSince ??= Date.now();
+        failuresWithoutEvents += 1;
+        // The API answers over HTTP but the WebSocket keeps failing: poll instead.
+        if (failuresWithoutEvents >= 3 && (await this.httpReachable())) {
+          this.display.line(
+            `(subscription unavailable: ${err.message}; polling run.events instead)`,
+          );
+          return this.poll();
+        }
+        if (Date.now() - lostSince > this.reconnectMs) {
+          throw new ApiError(
+            `${err.message}; gave up after ${Math.round(this.reconnectMs / 1000)}s`,
+            'CONNECTION',
+          );
+        }
+        this.display.line(
+          `[${clock()}] connection lost (${err.message}); resuming after seq ${this.lastSeq}`,
+        );
+        await sleep(delay);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  private async httpReachable(): Promise<boolean> {
+    try {
+      await fetchRun(this.api, this.runId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private subscribeOnce(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.api.subscribe<{ runEvents: RunEventData }>(
+        RUN_EVENTS,
+        { runId: this.runId, afterSeq: this.lastSeq },
+        {
+          next: (data) => this.handle(data.runEvents),
+          error: reject,
+          complete: resolve,
+        },
+      );
+    });
+  }
+
+  /** One page of run.events after lastSeq; the run's status. */
+  private async pollOnce(): Promise<{ status: string; count: number }> {
+    const { run } = await this.api.graphql<{ run: { status: string; events: RunEventData[] } }>(
+      `query($id: ID!, $after: Int!) {
+        run(id: $id) { status events(afterSeq: $after, first: 500) { seq type payload at } }
+      }`,
+      { id: this.runId, after: this.lastSeq },
+    );
+    for (const e of run.events) this.handle(e);
+    return { status: run.status, count: run.events.length };
+  }
+
+  private async poll(): Promise<void> {
+    let lostSince: number | undefined;
+    for (;;) {
+      try {
+        const { status, count } = await this.pollOnce();
+        lostSince = undefined;
+        if (count >= 500) continue;
+        if (TERMINAL.has(status)) return;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'CONNECTION')) throw err;
+        lostSince ??= Date.now();
+        if (Date.now() - lostSince > this.reconnectMs) throw err;
+      }
+      await sleep(1000);
+    }
+  }
+
+  private finish(run: RunInfo): void {
+    if (run.progress?.totalSteps && run.progress.step !== undefined) {
+      this.step = run.progress.step;
+      this.totalSteps = run.progress.totalSteps;
+      this.etaSeconds = undefined;
+      this.redraw();
+    }
+    this.display.stop();
+    if (this.status !== run.status)
+      this.display.line(`[${clock(run.finishedAt ?? undefined)}] ${run.status}`);
+    const metrics = metricSummary({ ...this.metrics, ...run.metrics }, 8);
+    const parts = [
+      `Run ${run.id} ${run.status}`,
+      run.startedAt ? `in ${durationOf(run)}` : '',
+      this.totalSteps ? `at step ${this.step}/${this.totalSteps}` : '',
+    ].filter(Boolean);
+    this.display.line(parts.join(' '));
+    if (metrics) this.display.line(`  metrics: ${metrics}`);
+    if (run.outputCheckpoint) {
+      this.display.line(
+        `  output checkpoint: ${run.outputCheckpoint.name} (${run.outputCheckpoint.id})`,
+      );
+    }
+    if (run.status === 'FAILED') {
+      if (run.error) this.display.line(`  error: ${run.error}`);
+      if (!this.options.logs && this.recentLogs.length) {
+        this.display.line('  last log lines:');
+        for (const l of this.recentLogs.slice(-10)) this.display.line(`    ${l}`);
+      }
+    }
+  }
+}
+
+async function watch(api: ApiClient, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      logs: { type: 'boolean', default: false },
+      plain: { type: 'boolean', default: false },
+      poll: { type: 'boolean', default: false },
+      'reconnect-timeout': { type: 'string' },
+    },
+    RUNS_USAGE,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(`runs watch takes one run id\n\n${RUNS_USAGE}`);
+  return new RunWatcher(api, positionals[0], {
+    logs: values.logs,
+    plain: values.plain,
+    poll: values.poll,
+    reconnectTimeoutSeconds: intOption(values['reconnect-timeout'], 'reconnect-timeout', 1),
+  }).watch();
+}
+
+export async function runsCommand(api: ApiClient, argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'start':
+      return start(api, rest);
+    case 'list':
+      return list(api, rest);
+    case 'watch':
+      return watch(api, rest);
+    case 'cancel':
+      return cancel(api, rest);
+    case 'retry':
+      return retry(api, rest);
+    default:
+      throw new UsageError(RUNS_USAGE);
+  }
+}
