@@ -86,7 +86,9 @@ export class RunDispatcher implements RunDispatch {
       { runId: run.id },
       {
         db: {
-          executeSql: (text, values) => manager.query(text, values).then((rows) => ({ rows })),
+          // pg-boss inserts the job through our transaction: no run without its job.
+          executeSql: (text, values) =>
+            manager.query<unknown[]>(text, values).then((rows) => ({ rows })),
         },
       },
     );

@@ -59,7 +59,7 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
     const issue = parsed.error.issues[0];
     throw badInput(`${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
-  return parsed.data as z.infer<S>;
+  return parsed.data;
 }
 
 const route =
