@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client as WsClient } from 'graphql-ws';
+import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { insertRun } from './helpers/seed';
 import {
@@ -98,6 +99,34 @@ for (const backend of ['postgres', 'redis'] as const) {
       await finishRun(a, r, 21, 'SUCCEEDED');
       await sub.done;
       assert.deepEqual(seqsOf(sub.items), range(1, 21));
+    });
+
+    it("streams what a runner reports through A's runner endpoint to B", async () => {
+      const r = await insertRun(a, { stage: 'SFT', status: 'RUNNING' });
+      const { key } = await a.server.services.apiKeys.create({
+        name: `runner-${r.pk}`,
+        scopes: [ApiKeyScope.RUNNER],
+        runId: Number(r.pk),
+      });
+      const report = async (events: { seq: number; type: string; payload: object }[]) => {
+        const res = await fetch(`${a.url}/v1/runs/${r.id}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ events }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      };
+      const sub = collect<{ seq: number; type: string }>(wsB, 'runEvents', RUN_EVENTS, {
+        runId: r.id,
+      });
+      await sleep(100);
+      for (let k = 1; k <= 10; k += 1) {
+        await report([{ seq: k, type: 'METRIC', payload: { loss: 1 / k } }]);
+      }
+      await report([{ seq: 11, type: 'STATUS', payload: { status: 'SUCCEEDED' } }]);
+      await sub.done; // SUCCEEDED is terminal: the stream ends after the last event
+      assert.deepEqual(seqsOf(sub.items), range(1, 11));
+      assert.equal(sub.items.at(-1)?.type, 'STATUS');
     });
 
     it('resumes on B after a disconnect with nothing lost or repeated', async () => {

@@ -1,0 +1,51 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startTestServer, type TestServer } from './helpers/test-server';
+import {
+  loadTask,
+  runEnv,
+  runEvents,
+  sftInput,
+  startRun,
+  statusesOf,
+  waitForStatus,
+} from './helpers/runs';
+
+/** The repository: the nearest folder at or above the working directory with a package.json. */
+function repoRoot(): string {
+  let dir = process.cwd();
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+
+describe('an SFT run through a real single-node Slurm', () => {
+  let t: TestServer;
+
+  before(async () => {
+    // Installs nothing (setup-system.sh did); starts munged, slurmctld and slurmd if needed.
+    execFileSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], { stdio: 'pipe' });
+    t = await startTestServer(runEnv());
+    await loadTask(t, 'arith-slurm', 100);
+  });
+  after(() => t?.close());
+
+  it('runs the real runner as a Slurm job from QUEUED to SUCCEEDED with its checkpoint', async () => {
+    const queued = await startRun(t, { ...sftInput({ steps: 20 }, 48), launcher: 'SLURM' });
+    const done = await waitForStatus(t, queued.id, undefined, 240_000);
+    assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done));
+    assert.match(String(done.externalId), /^[0-9]+$/, 'a Slurm job id');
+    const events = await runEvents(t, queued.id);
+    assert.deepEqual(statusesOf(events), ['QUEUED', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+    const { data } = await t.gql(`query($id: ID!) { run(id: $id) { outputCheckpoint { name } } }`, {
+      id: queued.id,
+    });
+    assert.ok(data.run.outputCheckpoint?.name, 'the run registered its checkpoint');
+  });
+});
