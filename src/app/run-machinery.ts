@@ -68,6 +68,8 @@ export function createRunMachinery(
     async stop() {
       await dispatcher.close();
       await supervisor.stop();
+      // Live runners keep running; this process only stops following their logs and exits.
+      for (const launcher of Object.values(launchers)) await launcher.close?.();
     },
   };
 }

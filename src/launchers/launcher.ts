@@ -39,4 +39,6 @@ export interface Launcher {
   status(externalId: string): Promise<JobState>;
   /** SIGTERM, then SIGKILL after `graceMs` (scancel / Job deletion remotely). */
   cancel(externalId: string, graceMs: number): Promise<void>;
+  /** Stops watching (timers, pollers) when the API process shuts down; jobs keep running. */
+  close?(): Promise<void>;
 }

@@ -109,6 +109,7 @@ interface Tracked {
 export class LocalLauncher implements Launcher {
   readonly name = 'local';
   private readonly jobs = new Map<string, Tracked>();
+  private closed = false;
 
   constructor(private readonly options: LocalLauncherOptions = {}) {}
 
@@ -163,7 +164,7 @@ export class LocalLauncher implements Launcher {
     const poll = () => {
       job.timer = setTimeout(() => {
         void readLogs(false).then(() => {
-          if (!job.exited) poll();
+          if (!job.exited && !this.closed) poll();
         });
       }, this.options.logPollMs ?? 250);
     };
@@ -179,7 +180,8 @@ export class LocalLauncher implements Launcher {
       if (reapMs !== null && processGroupMembers(pid).length > 0) {
         stopGroup(pid, reapMs).catch(() => undefined);
       }
-      void readLogs(true).then(() => hooks.onExit?.(request.runId, job.exited!));
+      // After close() this process follows the job no more: a later API adopts it.
+      if (!this.closed) void readLogs(true).then(() => hooks.onExit?.(request.runId, job.exited!));
     });
     return { externalId };
   }
@@ -230,6 +232,7 @@ export class LocalLauncher implements Launcher {
 
   /** Stops nothing: the jobs keep running; only this process stops tracking them. */
   close(): Promise<void> {
+    this.closed = true;
     for (const job of this.jobs.values()) {
       clearTimeout(job.timer);
       job.child.unref();

@@ -41,6 +41,9 @@ const queueName = (launcher: string) => `runs-${launcher}`;
 export class RunDispatcher implements RunDispatch {
   private readonly boss: PgBoss;
   private stopping = false;
+  /** Resolved on close: workers let go of the jobs of runs that outlive this process. */
+  private release!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
 
   constructor(
     private readonly deps: {
@@ -77,7 +80,11 @@ export class RunDispatcher implements RunDispatch {
 
   async close(): Promise<void> {
     this.stopping = true;
-    await this.boss.stop({ graceful: false, wait: false });
+    // Workers stop fetching first; then the handlers still waiting on live runs return, or
+    // pg-boss would wait on them (and keep this process alive) until the jobs expire.
+    const stopped = this.boss.stop({ graceful: false, wait: false });
+    this.release();
+    await stopped;
   }
 
   async enqueue(manager: EntityManager, run: Run): Promise<void> {
@@ -85,6 +92,8 @@ export class RunDispatcher implements RunDispatch {
       queueName(run.launcher),
       { runId: run.id },
       {
+        // The job holds its launcher slot while the run lives; the queue default would be 15 min.
+        expireInHours: JOB_EXPIRE_HOURS,
         db: {
           // pg-boss inserts the job through our transaction: no run without its job.
           executeSql: (text, values) =>
@@ -136,7 +145,7 @@ export class RunDispatcher implements RunDispatch {
       });
       await this.deps.supervisor.settle(runId);
     }
-    await finished;
+    await Promise.race([finished, this.released]);
   }
 
   private async launch(run: Run): Promise<void> {

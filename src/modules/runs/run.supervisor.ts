@@ -100,7 +100,9 @@ export class RunSupervisor {
       } else {
         const how = state.signal
           ? `was killed by ${state.signal}`
-          : `exited with code ${state.exitCode}`;
+          : state.exitCode !== null
+            ? `exited with code ${state.exitCode}`
+            : 'ended';
         const reason = state.reason ? ` (${state.reason})` : '';
         await r.move(RunStatus.FAILED, {
           ...exit,
@@ -190,10 +192,13 @@ export class RunSupervisor {
       );
       return;
     }
+    // The launcher's own words when it has them (e.g. "process 123 is gone").
     const reason =
-      state.state === 'EXITED'
-        ? `${why}, and its job ended (exit code ${state.exitCode}, signal ${state.signal})`
-        : `${why}, and its launcher no longer knows it`;
+      state.state !== 'EXITED'
+        ? `${why}, and its launcher no longer knows it`
+        : state.reason
+          ? `${why}, and ${state.reason}`
+          : `${why}, and its job ended (exit code ${state.exitCode}, signal ${state.signal})`;
     await this.onExit(run.id, {
       state: 'EXITED',
       exitCode: state.state === 'EXITED' ? state.exitCode : null,
