@@ -25,7 +25,7 @@ export class ManifestService {
     selection: ManifestSelection,
   ): Promise<Manifest> {
     const manifest = await manager.save(manager.getRepository(Manifest).create({ purpose }));
-    const [samplesSql, params] = ctx.services.samples
+    const [samplesSql, params]: [string, unknown[]] = ctx.services.samples
       .query(ctx, selection.filter)
       .select('s.id', 'id')
       .getQueryAndParameters();
