@@ -21,6 +21,8 @@ SFT_STEPS=${DEMO_SFT_STEPS:-200}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 if [ "${STAGEWISE_DEMO_SKIP_BUILD:-}" != 1 ]; then
+  # The runner needs Debian's PyTorch; installed once, idempotently (as the tests do).
+  bash scripts/setup-system.sh
   [ -d node_modules ] || npm ci --no-audit --no-fund
   say "Building"
   npx tsc -p .
