@@ -14,7 +14,6 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -26,6 +25,7 @@ import { copyValue } from '../src/common/db/copy';
 import { defaultTraceExternalId } from '../src/modules/traces/trace.import';
 import type { TraceKind } from '../src/modules/traces/trace.entity';
 import { startTestServer, type TestServer } from '../tests/helpers/test-server';
+import { freePort } from '../src/common/net';
 
 interface Args {
   rows: number;
@@ -210,17 +210,6 @@ async function prepare(t: TestServer, args: Args): Promise<void> {
   if (res.status !== 200 || res.body.inserted !== args.samples)
     throw new Error(`sample import failed: ${res.status} ${JSON.stringify(res.body)}`);
   await t.server.ds.query('CHECKPOINT');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface Result {

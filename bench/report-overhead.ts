@@ -13,18 +13,10 @@
  * PostgreSQL as for run-latency.
  */
 import 'reflect-metadata';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
-import { ApiClient } from '../src/cli/api-client';
-import { startTestServer } from '../tests/helpers/test-server';
-
-const RUNNER_DIR = path.resolve(__dirname, '..', '..', 'gpu-runner');
-const PYTHON = process.env.RUNNER_PYTHON ?? '/usr/bin/python3';
+import { benchDatabase } from './bench-database';
+import { benchTask } from './bench-task';
 
 function parseArgs(argv: string[]): { pairs: number; steps: number } {
   const args = { pairs: 2, steps: 150 };
@@ -37,17 +29,6 @@ function parseArgs(argv: string[]): { pairs: number; steps: number } {
     }
   }
   return args;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const median = (xs: number[]) => {
@@ -67,37 +48,9 @@ interface Finished {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  let stopPg = () => Promise.resolve();
-  if (!process.env.TEST_DATABASE_URL) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    process.env.TEST_DATABASE_URL = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-  }
-  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-runs-'));
-  const taskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-task-'));
-  const t = await startTestServer({ RUNS_DIR: runsDir, RUNNER_DIR, RUNNER_PYTHON: PYTHON });
+  const stopPg = await benchDatabase();
+  const { t, api, datasetId, close } = await benchTask(500);
   try {
-    const api = new ApiClient({ url: t.url, apiKey: t.keys.write });
-    const samples = path.join(taskDir, 'samples.ndjson');
-    const traces = path.join(taskDir, 'traces.ndjson');
-    execFileSync(
-      PYTHON,
-      [
-        ...['-m', 'gpu_runner.tasks.arithmetic', '--n', '500', '--seed', '0'],
-        ...['--samples', samples, '--traces', traces],
-      ],
-      { cwd: RUNNER_DIR, stdio: 'ignore' },
-    );
-    const { createDataset } = await api.graphql<{ createDataset: { id: string } }>(
-      `mutation { createDataset(input: { name: "bench" }) { id } }`,
-    );
-    await api.postNdjsonFile('/v1/datasets/bench/samples', samples);
-    await api.postNdjsonFile('/v1/datasets/bench/traces', traces);
-
     const runOnce = async (report: boolean): Promise<Finished> => {
       const { startRun } = await api.graphql<{ startRun: { id: string } }>(
         `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
@@ -113,7 +66,7 @@ async function main(): Promise<void> {
               report_events: report,
             },
             selection: {
-              filter: { datasetIds: [createDataset.id] },
+              filter: { datasetIds: [datasetId] },
               traceKinds: ['TEACHER'],
               traceProducer: 'builtin-teacher-explicit',
             },
@@ -178,10 +131,8 @@ async function main(): Promise<void> {
       `run wall time (STARTING -> SUCCEEDED) median: off ${median(walls.off).toFixed(1)} s, on ${median(walls.on).toFixed(1)} s`,
     );
   } finally {
-    await t.close();
+    await close();
     await stopPg();
-    fs.rmSync(runsDir, { recursive: true, force: true });
-    fs.rmSync(taskDir, { recursive: true, force: true });
   }
 }
 

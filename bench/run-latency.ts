@@ -12,18 +12,10 @@
  * database clock on this machine) minus the wall-clock time just before startRun was sent.
  */
 import 'reflect-metadata';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
-import { ApiClient } from '../src/cli/api-client';
-import { startTestServer } from '../tests/helpers/test-server';
-
-const RUNNER_DIR = path.resolve(__dirname, '..', '..', 'gpu-runner');
-const PYTHON = process.env.RUNNER_PYTHON ?? '/usr/bin/python3';
+import { benchDatabase } from './bench-database';
+import { benchTask } from './bench-task';
 
 function parseArgs(argv: string[]): { runs: number; steps: number } {
   const args = { runs: 5, steps: 5 };
@@ -36,17 +28,6 @@ function parseArgs(argv: string[]): { runs: number; steps: number } {
     }
   }
   return args;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const median = (xs: number[]) => {
@@ -64,37 +45,9 @@ interface Event {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  let stopPg = () => Promise.resolve();
-  if (!process.env.TEST_DATABASE_URL) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    process.env.TEST_DATABASE_URL = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-  }
-  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-runs-'));
-  const taskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-task-'));
-  const t = await startTestServer({ RUNS_DIR: runsDir, RUNNER_DIR, RUNNER_PYTHON: PYTHON });
+  const stopPg = await benchDatabase();
+  const { api, datasetId, close } = await benchTask(200);
   try {
-    const api = new ApiClient({ url: t.url, apiKey: t.keys.write });
-    const samples = path.join(taskDir, 'samples.ndjson');
-    const traces = path.join(taskDir, 'traces.ndjson');
-    execFileSync(
-      PYTHON,
-      [
-        ...['-m', 'gpu_runner.tasks.arithmetic', '--n', '200', '--seed', '0'],
-        ...['--samples', samples, '--traces', traces],
-      ],
-      { cwd: RUNNER_DIR, stdio: 'ignore' },
-    );
-    const { createDataset } = await api.graphql<{ createDataset: { id: string } }>(
-      `mutation { createDataset(input: { name: "bench" }) { id } }`,
-    );
-    await api.postNdjsonFile('/v1/datasets/bench/samples', samples);
-    await api.postNdjsonFile('/v1/datasets/bench/traces', traces);
-
     console.log(
       `run-latency: ${args.runs} SFT runs of ${args.steps} steps (tiny model, local launcher, ` +
         `${os.cpus().length} CPUs), one after another`,
@@ -112,7 +65,7 @@ async function main(): Promise<void> {
             stage: 'SFT',
             config: { steps: args.steps, batch_size: 8, log_every: 1, save_onnx: false, seed: i },
             selection: {
-              filter: { datasetIds: [createDataset.id] },
+              filter: { datasetIds: [datasetId] },
               traceKinds: ['TEACHER'],
               traceProducer: 'builtin-teacher-explicit',
             },
@@ -155,10 +108,8 @@ async function main(): Promise<void> {
         `of which startRun -> RUNNING ${Math.round(med('running'))} ms (process start, Python + torch import, spec)`,
     );
   } finally {
-    await t.close();
+    await close();
     await stopPg();
-    fs.rmSync(runsDir, { recursive: true, force: true });
-    fs.rmSync(taskDir, { recursive: true, force: true });
   }
 }
 

@@ -11,16 +11,12 @@
  * is delivery latency, not the backlog of a burst.
  */
 import 'reflect-metadata';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
 import { startTestServer } from '../tests/helpers/test-server';
 import { insertRun } from '../tests/helpers/seed';
 import { appendEvents, collect, finishRun, range, wsClient } from '../tests/helpers/live';
+import { benchDatabase } from './bench-database';
 
 interface Args {
   subscribers: number;
@@ -48,32 +44,12 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  let stopPg = () => Promise.resolve();
-  if (!process.env.TEST_DATABASE_URL) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    process.env.TEST_DATABASE_URL = pg.url;
-    stopPg = async () => {
-      await pg.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-  }
+  const stopPg = await benchDatabase();
   const t = await startTestServer(
     process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {},
   );

@@ -3,22 +3,11 @@
  * otherwise a throwaway embedded server. Each test file creates and drops its own database.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../src/common/net';
 
 function testFiles(dir: string): string[] {
   return fs

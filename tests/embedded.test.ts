@@ -9,19 +9,9 @@ import { loadConfig } from '../src/app/config';
 import { startServer, type RunningServer } from '../src/app/server';
 import { EmbeddedPostgresError } from '../src/common/db/embedded-postgres';
 import { createTestDatabase } from './helpers/test-server';
+import { freePort } from '../src/common/net';
 
 const silent = pino({ level: 'silent' });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const tempDirs: string[] = [];
 function freshDataDir(): string {
