@@ -41,7 +41,16 @@ async function main(): Promise<number> {
   try {
     const child = spawn(
       process.execPath,
-      ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      [
+        '--test',
+        '--test-concurrency=2',
+        '--test-reporter=spec',
+        // A hung test fails after 10 minutes instead of holding CI; a file whose tests are done
+        // exits even if a handle (a socket, a child's pipe) was left open.
+        '--test-timeout=600000',
+        '--test-force-exit',
+        ...files,
+      ],
       { stdio: 'inherit', env },
     );
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
