@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     `  stagewise API     ${server.url}/graphql`,
     `  GraphQL IDE       ${server.url}/  (open in a browser)`,
     `  Bulk NDJSON       ${server.url}/v1/datasets/{name}/samples | /traces`,
-    `  Database          ${config.usesEmbeddedPostgres ? `embedded PostgreSQL, data in ${config.STAGEWISE_DATA_DIR}` : 'DATABASE_URL'}`,
+    `  Database          ${server.embeddedDataDir ? `embedded PostgreSQL, data in ${server.embeddedDataDir}` : 'DATABASE_URL'}`,
     '',
     '  Authenticate with the header  Authorization: Bearer <key>',
   ];

@@ -39,6 +39,8 @@ export interface RunningServer {
   announcer: AnnouncementBus;
   /** Printed once at first start on the embedded default; undefined otherwise. */
   bootstrapKey?: string;
+  /** Where the embedded PostgreSQL keeps its data, when this process started it. */
+  embeddedDataDir?: string;
   close(): Promise<void>;
 }
 
@@ -183,6 +185,7 @@ async function listen(
     log,
     announcer,
     bootstrapKey,
+    embeddedDataDir: target.embedded?.dataDir,
     async close() {
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.
