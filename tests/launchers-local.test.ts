@@ -6,34 +6,9 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createLauncher, LAUNCHER_NAMES, LocalLauncher } from '../src/launchers';
 import type { JobState, LaunchRequest } from '../src/launchers/launcher';
+import { alive, groupMembers } from './helpers/processes';
 
 type Exited = Extract<JobState, { state: 'EXITED' }>;
-
-/** Live (not zombie) processes whose process group is `pgid`, read from /proc. */
-function groupMembers(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X') pids.push(Number(name));
-  }
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,25 +6,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
 import type { JobState, LaunchRequest } from '../src/launchers/launcher';
+import { alive, repoRoot } from './helpers/processes';
 
 type Exited = Extract<JobState, { state: 'EXITED' }>;
-
-/** The repository: the nearest folder at or above the working directory with a package.json. */
-function repoRoot(): string {
-  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${process.cwd()}`);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

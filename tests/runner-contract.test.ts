@@ -5,13 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunStage } from '../src/modules/runs/run.entity';
 import { validateStageConfig } from '../src/modules/runs/stage-configs';
-
-/** The repository root: the nearest folder above the working directory with a package.json. */
-function repoRoot(): string {
-  let dir = process.cwd();
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
+import { repoRoot } from './helpers/processes';
 
 describe('the config contract between the API and gpu-runner', () => {
   it('commits exactly the config schema the runner prints', () => {

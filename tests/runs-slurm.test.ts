@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startTestServer, type TestServer } from './helpers/test-server';
@@ -13,13 +12,7 @@ import {
   statusesOf,
   waitForStatus,
 } from './helpers/runs';
-
-/** The repository: the nearest folder at or above the working directory with a package.json. */
-function repoRoot(): string {
-  let dir = process.cwd();
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
+import { repoRoot } from './helpers/processes';
 
 describe('an SFT run through a real single-node Slurm', () => {
   let t: TestServer;

@@ -17,6 +17,8 @@ import { startServer } from '../../src/app/server';
 import { StatementCounter } from '../../src/common/db/data-source';
 import { adminDatabaseUrl, type GqlResult, type TestServer } from './test-server';
 import { gqlOk, pkOf } from './seed';
+import { groupMembers, procStat } from './processes';
+export { groupMembers, procStat };
 
 /** The gpu-runner folder of this repository (dist/tests/helpers -> repo root). */
 export const RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
@@ -232,30 +234,6 @@ export function runnerPid(run: RunView): { pid: number; startTime: string } {
   const m = /^(\d+):(\d+)$/.exec(run.externalId ?? '');
   assert.ok(m, `not a local job id: ${run.externalId}`);
   return { pid: Number(m[1]), startTime: m[2] };
-}
-
-/** Fields 3, 5 and 22 of /proc/<pid>/stat, or null when there is no such process. */
-export function procStat(pid: number): { state: string; pgid: number; startTime: string } | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0], pgid: Number(f[2]), startTime: f[19] };
-}
-
-/** Live (not zombie) processes whose process group is `pgid`, found by scanning /proc. */
-export function groupMembers(pgid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      const st = procStat(Number(name));
-      return st !== null && st.pgid === pgid && st.state !== 'Z' && st.state !== 'X';
-    })
-    .map(Number);
 }
 
 /** The numeric primary key of a run's global id. */
