@@ -22,7 +22,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
 import { copyValue } from '../src/common/db/copy';
-import { defaultTraceExternalId } from '../src/modules/traces/trace.import';
+import { defaultTraceExternalId, type StagedTrace } from '../src/modules/traces/trace.import';
 import type { TraceKind } from '../src/modules/traces/trace.entity';
 import { startTestServer, type TestServer } from '../tests/helpers/test-server';
 import { freePort } from '../src/common/net';
@@ -83,19 +83,8 @@ const PHRASES = [
   'Consider the path C:\\Users\\student\\notes.txt — irrelevant.',
 ];
 
-interface BenchTrace {
-  sampleExternalId: string;
-  externalId: string | null;
-  kind: TraceKind;
-  text: string;
-  finalAnswer: string | null;
-  correct: boolean | null;
-  reward: number | null;
-  graderVersion: string | null;
-  producer: string | null;
-  tokenCount: number | null;
-  metadata?: Record<string, unknown>;
-}
+/** A trace line as the endpoint takes it: the staged row without its line number. */
+type BenchTrace = Omit<StagedTrace, 'line' | 'metadata'> & { metadata?: Record<string, unknown> };
 
 /** Trace i of the run: ~200-400 chars of text with backslashes and newlines, some nulls. */
 function makeTrace(i: number, samples: number, next: () => number): BenchTrace {

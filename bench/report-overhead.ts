@@ -17,24 +17,10 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchDatabase } from './bench-database';
 import { benchTask } from './bench-task';
+import { median, positiveIntArgs } from './bench-args';
 
-function parseArgs(argv: string[]): { pairs: number; steps: number } {
-  const args = { pairs: 2, steps: 150 };
-  for (let k = 0; k < argv.length; k += 2) {
-    const value = Number(argv[k + 1]);
-    if ((argv[k] === '--pairs' || argv[k] === '--steps') && Number.isInteger(value) && value > 0) {
-      args[argv[k] === '--pairs' ? 'pairs' : 'steps'] = value;
-    } else {
-      throw new Error(`usage: report-overhead [--pairs N] [--steps N] (got ${argv[k]})`);
-    }
-  }
-  return args;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const parseArgs = (argv: string[]) =>
+  positiveIntArgs(argv, { pairs: 2, steps: 150 }, 'report-overhead [--pairs N] [--steps N]');
 
 interface Finished {
   status: string;

@@ -16,24 +16,10 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchDatabase } from './bench-database';
 import { benchTask } from './bench-task';
+import { median, positiveIntArgs } from './bench-args';
 
-function parseArgs(argv: string[]): { runs: number; steps: number } {
-  const args = { runs: 5, steps: 5 };
-  for (let k = 0; k < argv.length; k += 2) {
-    const value = Number(argv[k + 1]);
-    if ((argv[k] === '--runs' || argv[k] === '--steps') && Number.isInteger(value) && value > 0) {
-      args[argv[k] === '--runs' ? 'runs' : 'steps'] = value;
-    } else {
-      throw new Error(`usage: run-latency [--runs N] [--steps N] (got ${argv[k]})`);
-    }
-  }
-  return args;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const parseArgs = (argv: string[]) =>
+  positiveIntArgs(argv, { runs: 5, steps: 5 }, 'run-latency [--runs N] [--steps N]');
 const ms = (x: number) => `${Math.round(x)} ms`.padStart(9);
 
 interface Event {

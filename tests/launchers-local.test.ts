@@ -5,43 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createLauncher, LAUNCHER_NAMES, LocalLauncher } from '../src/launchers';
-import type { JobState, LaunchRequest } from '../src/launchers/launcher';
+import type { LaunchRequest } from '../src/launchers/launcher';
 import { alive, groupMembers } from './helpers/processes';
-
-type Exited = Extract<JobState, { state: 'EXITED' }>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** Launches and collects what the hooks report. */
-function recorder() {
-  const logs: { stream: string; line: string }[] = [];
-  const exits: Exited[] = [];
-  let resolveExit!: (s: Exited) => void;
-  const exited = new Promise<Exited>((r) => (resolveExit = r));
-  return {
-    logs,
-    exits,
-    exited,
-    hooks: {
-      onLog: (_runId: number, stream: 'stdout' | 'stderr', line: string) =>
-        logs.push({ stream, line }),
-      onExit: (_runId: number, state: Exited) => {
-        exits.push(state);
-        resolveExit(state);
-      },
-    },
-  };
-}
+import { recorder, sleep, until } from './helpers/launchers';
 
 describe('local launcher', () => {
   let root: string;

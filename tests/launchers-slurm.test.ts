@@ -5,46 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
-import type { JobState, LaunchRequest } from '../src/launchers/launcher';
+import type { LaunchRequest } from '../src/launchers/launcher';
 import { alive, repoRoot } from './helpers/processes';
+import { recorder, sleep, until as untilEvery } from './helpers/launchers';
 
-type Exited = Extract<JobState, { state: 'EXITED' }>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
+/** Slurm answers in seconds, not milliseconds: wait longer and ask less often. */
+const until = <T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function recorder() {
-  const logs: { stream: string; line: string }[] = [];
-  const exits: Exited[] = [];
-  let resolveExit!: (s: Exited) => void;
-  const exited = new Promise<Exited>((r) => (resolveExit = r));
-  return {
-    logs,
-    exits,
-    exited,
-    hooks: {
-      onLog: (_runId: number, stream: 'stdout' | 'stderr', line: string) =>
-        logs.push({ stream, line }),
-      onExit: (_runId: number, state: Exited) => {
-        exits.push(state);
-        resolveExit(state);
-      },
-    },
-  };
-}
+) => untilEvery(what, fn, ms, 100);
 
 describe('slurm launcher (a real single-node Slurm, started by scripts/start-slurm.sh)', () => {
   let root: string;
