@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs, idempotently, what the tests need from Debian's packages: PyTorch (CPU) and pytest
-# for gpu-runner, OpenBLAS so the tiny model trains 10x faster than on the reference BLAS, and
-# a single-node Slurm (started by scripts/start-slurm.sh) for the Slurm launcher.
+# Installs, idempotently, what the tests need from Debian's packages: PyTorch (CPU), pytest and
+# SymPy (the grader's symbolic equivalence) for gpu-runner, OpenBLAS so the tiny model trains 10x
+# faster than on the reference BLAS, and a single-node Slurm (started by scripts/start-slurm.sh)
+# for the Slurm launcher.
 set -euo pipefail
-packages=(python3-torch python3-numpy python3-pytest libopenblas0-pthread slurm-wlm munge)
+packages=(python3-torch python3-numpy python3-pytest python3-sympy libopenblas0-pthread slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
