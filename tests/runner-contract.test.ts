@@ -41,7 +41,13 @@ describe('the config contract between the API and gpu-runner', () => {
     );
   });
 
-  it('refuses stages the runner has no config for', () => {
-    assert.throws(() => validateStageConfig(RunStage.CRITIQUE, {}), /not supported/);
+  it('validates the teacher stages: an OpenAI-compatible teacher needs its URL and model', () => {
+    for (const stage of [RunStage.BRIDGE, RunStage.CRITIQUE]) {
+      assert.deepEqual(validateStageConfig(stage, {}), {});
+      assert.throws(
+        () => validateStageConfig(stage, { teacher: 'somebody' }),
+        /config\.teacher: must be one of "builtin", "openai"/,
+      );
+    }
   });
 });

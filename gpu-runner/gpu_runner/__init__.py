@@ -1,4 +1,5 @@
-"""stagewise GPU runner: runs one stage (PROBE, SFT, RL, EVAL) of one run and reports to the API.
+"""stagewise GPU runner: runs one stage (PROBE, SFT, RL, EVAL, BRIDGE,
+CRITIQUE) of one run and reports to the API.
 
 See ../PROTOCOL.md for the contract with the API and ../README.md for the layout.
 """

@@ -21,7 +21,7 @@ import traceback
 
 from . import protocol
 from .client import ApiClient, EventReporter, OfflineClient, fetch_with_retry
-from .config import ConfigError, parse_config, to_dict
+from .config import TEACHER_STAGES, ConfigError, parse_config, to_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 
@@ -41,17 +41,31 @@ def _setup_torch(cfg):
 
 
 def run_stage(spec: dict, items, reporter, work_dir: str, stop_event: threading.Event):
-    """Validate the config, load the model, run the stage. Returns (config, StageResult)."""
-    from .models import load_model
-    from .stages import eval as eval_stage, probe, rl, sft
+    """Validate the config, load the model (BRIDGE and CRITIQUE need none), run the stage.
+    Returns (config, StageResult)."""
     from .stages.common import StageContext
 
     run = spec["run"]
     stage = run["stage"]
     cfg = parse_config(stage, run.get("config"))
     reporter.enabled = cfg.report_events
-    device = _setup_torch(cfg)
     ckpt = spec.get("inputCheckpoint")
+    if stage in TEACHER_STAGES:  # a teacher does the work: no model, no checkpoint
+        from .stages import bridge, critique
+
+        shown = to_dict(cfg)  # the prompt can be long: say whether it is the default instead
+        custom = cfg.teacher_prompt != type(cfg)().teacher_prompt
+        shown["teacher_prompt"] = f"custom ({len(cfg.teacher_prompt)} characters)" if custom else "default"
+        reporter.log(f"{stage}: teacher {cfg.teacher}, {len(items)} manifest items, "
+                     f"config {json.dumps(shown, separators=(',', ':'))}")
+        ctx = StageContext(run_id=str(run["id"]), stage=stage, config=cfg, items=items, model=None,
+                           reporter=reporter, work_dir=work_dir, input_checkpoint=ckpt, stop_event=stop_event)
+        return cfg, {"BRIDGE": bridge.run, "CRITIQUE": critique.run}[stage](ctx)
+
+    from .models import load_model
+    from .stages import eval as eval_stage, probe, rl, sft
+
+    device = _setup_torch(cfg)
     model = load_model(ckpt["uri"] if ckpt else None, model_size=cfg.model_size, hf_config=cfg.hf_config,
                        device=device, dtype=cfg.dtype, seed=cfg.seed)
     n_params = sum(p.numel() for p in model.module.parameters())
@@ -109,7 +123,11 @@ def main(argv=None) -> int:
             reporter.log(f"cancelled: stopped at a step boundary ({json.dumps(result.summary)})", force=True)
             reporter.close()
             return EXIT_OK
-        reporter.wait_for_requests(protocol.FLUSH_TIMEOUT_S)  # checkpoints and rollouts before the end
+        reporter.wait_for_requests(protocol.FLUSH_TIMEOUT_S)  # checkpoints, rollouts, ... before the end
+        for kind in ("traces", "critiques"):
+            if reporter.answers.get(kind):
+                counts = ", ".join(f"{k} {v}" for k, v in reporter.answers[kind].items())
+                reporter.log(f"POST /{kind}: the API answered {counts}")
         summary = {k: v for k, v in result.summary.items() if isinstance(v, (int, float))}
         summary["time/total"] = time.monotonic() - t0
         reporter.metric(int(summary.get("steps", 0)), summary)

@@ -3,8 +3,9 @@
 The reporter owns the runner's event seq numbers, batches events, sends a heartbeat from a
 background thread, and never lets an unreachable API stop training: undelivered events go to
 $STAGEWISE_WORK_DIR/events.buffer.jsonl and are resent in seq order, with backoff, once the API
-answers again. Rollouts and checkpoint registrations ride the same thread (they are idempotent by
-key / name, so resending is safe) and are delivered before the final STATUS.
+answers again. Rollouts, BRIDGED traces, critiques and checkpoint registrations ride the same
+thread (they are idempotent by key / name, so resending is safe) and are delivered before the
+final STATUS.
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from .protocol import (
     BUFFER_FILE,
     FLUSH_TIMEOUT_S,
     HEARTBEAT_EVERY_S,
+    MAX_CRITIQUES_PER_REQUEST,
     MAX_ROLLOUTS_PER_REQUEST,
+    MAX_TRACES_PER_REQUEST,
     ApiError,
     ApiUnavailable,
     RunEnv,
@@ -100,10 +103,17 @@ class ApiClient:
     def post_rollouts(self, rollouts: List[dict]) -> dict:
         return self._json("POST", "/rollouts", {"rollouts": rollouts})
 
+    def post_traces(self, traces: List[dict]) -> dict:
+        return self._json("POST", "/traces", {"traces": traces})
+
+    def post_critiques(self, critiques: List[dict]) -> dict:
+        return self._json("POST", "/critiques", {"critiques": critiques})
+
 
 class OfflineClient:
     """Runs without an API: spec and manifest from files; what would be posted is appended as
-    NDJSON under the work dir (events.ndjson, rollouts.ndjson, checkpoints.ndjson)."""
+    NDJSON under the work dir (events.ndjson, rollouts.ndjson, traces.ndjson, critiques.ndjson,
+    checkpoints.ndjson)."""
 
     def __init__(self, spec: dict, manifest: List[dict], work_dir: str, echo: bool = True):
         self.spec, self.manifest, self.work_dir, self.echo = spec, manifest, work_dir, echo
@@ -135,6 +145,14 @@ class OfflineClient:
         self._append("rollouts.ndjson", rollouts)
         return {}
 
+    def post_traces(self, traces: List[dict]) -> dict:
+        self._append("traces.ndjson", traces)
+        return {}
+
+    def post_critiques(self, critiques: List[dict]) -> dict:
+        self._append("critiques.ndjson", critiques)
+        return {}
+
 
 def fetch_with_retry(fn: Callable, what: str, deadline_s: float = 600.0, sleep=time.sleep):
     """Start-up reads (spec, manifest): nothing can run without them, so wait for the API with
@@ -154,10 +172,11 @@ def fetch_with_retry(fn: Callable, what: str, deadline_s: float = 600.0, sleep=t
 class EventReporter:
     """Events with the runner's own gapless seq; one background thread sends them.
 
-    Sending order: queued requests (rollouts, checkpoints) first, then buffered events from the
-    file (oldest seqs), then in-memory events, then a heartbeat if nothing went out for
-    `heartbeat_s`. A failed send spills every in-memory event to the buffer file, so the file always
-    holds a seq-contiguous prefix of what is undelivered and order is kept across outages.
+    Sending order: queued requests (rollouts, traces, critiques, checkpoints; in the order they were
+    queued) first, then buffered events from the file (oldest seqs), then in-memory events, then a
+    heartbeat if nothing went out for `heartbeat_s`. A failed send spills every in-memory event to
+    the buffer file, so the file always holds a seq-contiguous prefix of what is undelivered and
+    order is kept across outages.
     """
 
     def __init__(
@@ -185,6 +204,7 @@ class EventReporter:
         self.cancel_requested = threading.Event()
         self.last_response: Optional[dict] = None
         self.dropped: List[Tuple[str, str]] = []  # (what, why) for 4xx answers, never retried
+        self.answers: Dict[str, Dict[str, int]] = {}  # per request kind, the API's counts added up
         self._cv = threading.Condition()
         self._seq = 0
         self._queue: Deque[dict] = deque()
@@ -244,9 +264,20 @@ class EventReporter:
         self.emit("ARTIFACT", payload)
 
     def post_rollouts(self, rollouts: List[dict]) -> None:
+        self._queue_rows("rollouts", rollouts, MAX_ROLLOUTS_PER_REQUEST)
+
+    def post_traces(self, traces: List[dict]) -> None:
+        """BRIDGED traces for POST /traces, idempotent by key."""
+        self._queue_rows("traces", traces, MAX_TRACES_PER_REQUEST)
+
+    def post_critiques(self, critiques: List[dict]) -> None:
+        """Critiques for POST /critiques, idempotent by key."""
+        self._queue_rows("critiques", critiques, MAX_CRITIQUES_PER_REQUEST)
+
+    def _queue_rows(self, kind: str, rows: List[dict], per_request: int) -> None:
         with self._cv:
-            for i in range(0, len(rollouts), MAX_ROLLOUTS_PER_REQUEST):
-                self._requests.append(("rollouts", {"rollouts": rollouts[i:i + MAX_ROLLOUTS_PER_REQUEST]}))
+            for i in range(0, len(rows), per_request):
+                self._requests.append((kind, {kind: rows[i:i + per_request]}))
             self._cv.notify_all()
 
     def register_checkpoint(self, body: dict) -> None:
@@ -260,7 +291,7 @@ class EventReporter:
             return len(self._requests), self._file_total - self._file_sent, len(self._queue)
 
     def wait_for_requests(self, timeout_s: float) -> bool:
-        """Block until rollouts and checkpoints are delivered (before a final STATUS)."""
+        """Block until every queued request (rollouts, traces, ...) is delivered, before a final STATUS."""
         deadline = time.monotonic() + timeout_s
         with self._cv:
             self._flushing = True
@@ -329,17 +360,18 @@ class EventReporter:
 
     def _pump(self) -> bool:
         """One round of sending; False after a retryable failure (the caller backs off)."""
-        # 1. rollouts and checkpoints, in order
+        # 1. rollouts, traces, critiques and checkpoints, in order
         while True:
             with self._cv:
                 if not self._requests:
                     break
                 kind, body = self._requests[0]
             try:
-                if kind == "rollouts":
-                    self.client.post_rollouts(body["rollouts"])
+                if kind == "checkpoint":
+                    answer = self.client.post_checkpoint(body)
                 else:
-                    self.client.post_checkpoint(body)
+                    answer = getattr(self.client, f"post_{kind}")(body[kind])
+                self._count_answer(kind, answer)
             except ApiUnavailable as e:
                 self._spill()
                 _warn(f"{kind}: {e}; will retry")
@@ -382,6 +414,15 @@ class EventReporter:
                     self._flushing and self._queue)
             if not more:
                 return True
+
+    def _count_answer(self, kind: str, answer) -> None:
+        if not isinstance(answer, dict):
+            return
+        with self._cv:
+            totals = self.answers.setdefault(kind, {})
+            for k, v in answer.items():
+                if isinstance(v, int) and not isinstance(v, bool):
+                    totals[k] = totals.get(k, 0) + v
 
     def _handle_response(self, resp: dict) -> None:
         self.last_response = resp

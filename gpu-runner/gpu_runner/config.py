@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 import sys
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -143,7 +144,111 @@ class EvalConfig(CommonConfig):
                              "as an ARTIFACT).")
 
 
-STAGE_CONFIGS = {"PROBE": ProbeConfig, "SFT": SFTConfig, "RL": RLConfig, "EVAL": EvalConfig}
+BRIDGE_PROMPT = """Rewrite the worked solution below for a small student model: short, explicit steps, one \
+operation per step, each step stating its result, nothing skipped. Keep the same final answer and end \
+with a last line "Answer: <final answer>". Reply with the rewritten solution only.
+
+Problem:
+{problem}
+
+Solution to rewrite:
+{trace}"""
+
+CRITIQUE_PROMPT = """A student model tried the problem below and got it wrong. The correct final answer is {answer}.
+
+Problem:
+{problem}
+
+The student's attempt:
+{rollout}
+
+Find the FIRST step where the attempt goes wrong (steps are its sentences or lines, numbered from 1). \
+Reply with one JSON object and nothing else, with these keys:
+- "diagnosis": which step goes wrong first, what it says, what it should say, and why;
+- "verdict": "WRONG_STEP", "WRONG_FINAL_ANSWER" (every step is right but the final answer is not), \
+"NO_ANSWER" (no final answer is given) or "CORRECT";
+- "first_wrong_step": the number of that step, or null when no step is wrong;
+- "repair": the attempt's correct steps up to the wrong one, then a corrected continuation, ending with \
+"Answer: <final answer>";
+- "solution": a new complete solution in short explicit steps, ending with "Answer: <final answer>"."""
+
+
+@dataclass
+class TeacherStageConfig:
+    """What BRIDGE and CRITIQUE share: their work is done by a teacher, so they load no model."""
+
+    teacher: str = _f("builtin", "Who writes: builtin = the programmatic teacher of the built-in arithmetic task "
+                      "(refuses other problems); openai = a model behind an OpenAI-compatible chat-completions "
+                      "endpoint (teacher_url, teacher_model).", choices=["builtin", "openai"])
+    teacher_url: Optional[str] = _f(None, "Base URL of the OpenAI-compatible endpoint (POST {url}/chat/completions), "
+                                    "e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1 for vLLM.",
+                                    max_length=2000)
+    teacher_model: Optional[str] = _f(None, "Model name sent to the endpoint; also recorded as the producer / teacher "
+                                      "of what it writes.", max_length=200)
+    teacher_prompt: str = _f("", "Prompt of the openai teacher (each stage has its own default).", max_length=20000)
+    teacher_api_key_env: Optional[str] = _f("OPENAI_API_KEY", "Environment variable of the runner that holds the "
+                                            "endpoint's bearer key (the key itself never goes in a config); null = "
+                                            "send no key (a local server).", max_length=200)
+    teacher_temperature: float = _f(0.0, "Sampling temperature of the teacher.", minimum=0.0, maximum=2.0)
+    teacher_max_tokens: int = _f(1024, "Longest teacher reply, in tokens.", minimum=1, maximum=262144)
+    teacher_timeout_s: float = _f(120.0, "Seconds to wait for one teacher reply.", exclusive_minimum=0.0,
+                                  maximum=3600.0)
+    teacher_retries: int = _f(3, "Retries of one teacher call after a connection error, a timeout, a 429 or a 5xx "
+                              "(backoff 1 s doubling to 30 s).", minimum=0, maximum=20)
+    teacher_concurrency: int = _f(8, "Teacher calls in flight at once (openai; builtin runs one at a time).",
+                                  minimum=1, maximum=256)
+    batch_size: int = _f(64, "Manifest items per batch: each batch is written, posted and reported (PROGRESS, "
+                         "METRIC) together.", minimum=1, maximum=1000)
+    report_events: bool = _f(True, "Report PROGRESS / METRIC / LOG events. false keeps only the STATUS events and "
+                             "heartbeats.")
+
+    # The placeholder a stage's prompt cannot do without (what the teacher works on).
+    _required_placeholders: typing.ClassVar[Tuple[str, ...]] = ()
+
+    def check(self) -> List[Tuple[str, str]]:
+        problems = []
+        if self.teacher == "openai":
+            for name in ("teacher_url", "teacher_model"):
+                if not getattr(self, name):
+                    problems.append((name, "is required with teacher 'openai' (the endpoint's base URL and the "
+                                           "model to ask); or use teacher 'builtin' for the built-in task"))
+            if self.teacher_url and not self.teacher_url.startswith(("http://", "https://")):
+                problems.append(("teacher_url", f"must start with http:// or https://, got {self.teacher_url!r}"))
+        if self.teacher_api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*",
+                                                                     self.teacher_api_key_env):
+            problems.append(("teacher_api_key_env", f"must be an environment variable name (letters, digits, _), "
+                                                    f"got {self.teacher_api_key_env!r}"))
+        if not any("{" + p + "}" in self.teacher_prompt for p in self._required_placeholders):
+            need = " or ".join("{" + p + "}" for p in self._required_placeholders)
+            problems.append(("teacher_prompt", f"must contain {need}: the text the teacher works on goes there"))
+        return problems
+
+
+@dataclass
+class BridgeConfig(TeacherStageConfig):
+    """BRIDGE (rewrite): a teacher rewrites each verified teacher trace into short, explicit steps; the
+    rewrites go to POST /traces as BRIDGED traces, kept by the API only if they still grade correct."""
+
+    teacher_prompt: str = _f(BRIDGE_PROMPT, "Prompt of the openai teacher; {problem}, {trace} (the teacher trace "
+                             "to rewrite) and {answer} (the gold answer) are filled in.", max_length=20000)
+    _required_placeholders: typing.ClassVar[Tuple[str, ...]] = ("trace",)
+
+
+@dataclass
+class CritiqueConfig(TeacherStageConfig):
+    """CRITIQUE: a teacher diagnoses each failed student rollout (first wrong step, verdict) and writes a
+    repair and a new solution; they go to POST /critiques, where the API verifies both."""
+
+    teacher_prompt: str = _f(CRITIQUE_PROMPT, "Prompt of the openai teacher; {problem}, {rollout} (the failed "
+                             "rollout; {trace} is the same), {answer} (the gold answer) are filled in. The reply "
+                             "must be a JSON object with diagnosis, verdict, first_wrong_step, repair, solution.",
+                             max_length=20000)
+    _required_placeholders: typing.ClassVar[Tuple[str, ...]] = ("rollout", "trace")
+
+
+STAGE_CONFIGS = {"PROBE": ProbeConfig, "SFT": SFTConfig, "RL": RLConfig, "EVAL": EvalConfig,
+                 "BRIDGE": BridgeConfig, "CRITIQUE": CritiqueConfig}
+TEACHER_STAGES = ("BRIDGE", "CRITIQUE")  # no model: the teacher does the work
 
 
 class ConfigError(ValueError):
@@ -277,6 +382,9 @@ def schema() -> dict:
         "SFT": [],
         "RL": ["dynamic_sampling requires max_sampling_rounds >= 2"],
         "EVAL": [],
+        "BRIDGE": ["teacher = openai requires teacher_url and teacher_model", "teacher_prompt must contain {trace}"],
+        "CRITIQUE": ["teacher = openai requires teacher_url and teacher_model",
+                     "teacher_prompt must contain {rollout} or {trace}"],
     }
     for stage in STAGE_CONFIGS:
         s = stage_schema(stage)

@@ -1,8 +1,10 @@
 """A stand-in for the stagewise API's runner endpoints (PROTOCOL.md), for the runner's tests only.
 
 It is NOT the API: the real endpoints are tested from the TypeScript side. It stores events once
-per seq (as the API does), records every request, and can be told to refuse connections (by not
-listening yet), answer 500, or ask the runner to cancel.
+per seq (as the API does), rollouts / traces / critiques once per key, records every request, and
+can be told to refuse connections (by not listening yet), answer 500, or ask the runner to cancel.
+BRIDGED traces and critiques are graded against the manifest's gold answers with the runner's own
+grader (the API uses its TypeScript one).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import List, Optional
+
+from gpu_runner.grading import grade
 
 
 def free_port() -> int:
@@ -38,6 +42,9 @@ class StandInApi:
         self.failed_posts = 0
         self.rollouts = {}  # key -> rollout
         self.checkpoints = {}  # name -> body
+        self.traces = {}  # key -> BRIDGED trace, with "correct" as graded here
+        self.critiques = {}  # key -> critique, with "verified" as graded here
+        self.post_sizes = {"traces": [], "critiques": []}  # rows per request
         self.request_log: List[str] = []  # "POST /events" ... in arrival order
         self._server: Optional[ThreadingHTTPServer] = None
 
@@ -110,6 +117,8 @@ class StandInApi:
                         for r in body["rollouts"]:
                             api.rollouts[r["key"]] = r
                     return self._send(200, {"stored": len(body["rollouts"])})
+                if method == "POST" and path in ("/traces", "/critiques"):
+                    return self._send(*api._post_rows(path[1:], body))
                 if method == "POST" and path == "/checkpoints":
                     with api.lock:
                         api.checkpoints[body["name"]] = body
@@ -127,6 +136,33 @@ class StandInApi:
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
+
+    def _post_rows(self, kind: str, body: dict):
+        rows = body.get(kind)
+        if not isinstance(rows, list) or len(rows) > 1000:
+            return 400, {"error": {"code": "BAD_USER_INPUT", "message": f"{kind}: a list of at most 1000"}}
+        gold = {it["sampleId"]: it["answer"] for it in self.manifest}
+        answer = {"inserted": 0, "existing": 0, "verified": 0}
+        if kind == "traces":
+            answer["rejected"] = 0
+        with self.lock:
+            self.post_sizes[kind].append(len(rows))
+            store = self.traces if kind == "traces" else self.critiques
+            for r in rows:
+                if r["key"] in store:
+                    answer["existing"] += 1
+                    continue
+                answer["inserted"] += 1
+                if kind == "traces":
+                    ok = grade(r["text"], gold[r["sampleId"]]).correct
+                    store[r["key"]] = dict(r, correct=ok)
+                    answer["verified" if ok else "rejected"] += 1
+                else:
+                    ok = all(t is not None and grade(t, gold[r["sampleId"]]).correct
+                             for t in (r["repair"], r["solution"]))
+                    store[r["key"]] = dict(r, verified=ok)
+                    answer["verified"] += int(ok)
+        return 200, answer
 
     def stop(self) -> None:
         if self._server:

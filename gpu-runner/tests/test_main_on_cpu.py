@@ -18,8 +18,8 @@ def _spec(stage, config, items, checkpoint=None):
             "manifest": {"id": "TWFuaWZlc3Q6MQ", "purpose": stage, "itemCount": len(items), "sha256": "0" * 64}}
 
 
-def _launch(api, work_dir):
-    env = dict(os.environ, **api.env(str(work_dir)), OPENBLAS_NUM_THREADS="1")
+def _launch(api, work_dir, **extra_env):
+    env = dict(os.environ, **api.env(str(work_dir)), OPENBLAS_NUM_THREADS="1", **extra_env)
     return subprocess.Popen([sys.executable, "-m", "gpu_runner"], cwd=RUNNER_DIR, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -97,6 +97,37 @@ def test_rollouts_and_checkpoints_are_retried_and_delivered_before_the_final_sta
         api.stop()
 
 
+def test_traces_and_critiques_survive_500s_and_go_out_in_the_order_they_were_queued_on_cpu(tmp_path):
+    manifest = [{"ordinal": 1, "sampleId": "S", "answer": "14"}]
+    api = StandInApi(manifest=manifest)
+    api.mode = "fail500"
+    api.start()
+    rep = _reporter(api, tmp_path)
+    try:
+        trace = {"sampleId": "S", "key": "bridge-o1", "kind": "BRIDGED", "parentTraceId": "T", "text": "Answer: 14",
+                 "producer": "t"}
+        critique = {"sampleId": "S", "key": "critique-o1", "failedTraceId": "T", "diagnosis": "d",
+                    "verdict": "NO_ANSWER", "firstWrongStep": None, "repair": "Answer: 14", "solution": "Answer: 14",
+                    "teacher": "t"}
+        rep.post_traces([trace])
+        rep.post_critiques([critique])
+        rep.post_traces([dict(trace, key="bridge-o2", text="Answer: 13")])
+        assert _wait(lambda: api.failed_posts >= 2)
+        api.mode = "ok"
+        assert rep.wait_for_requests(10)
+        rep.status("SUCCEEDED")
+        assert rep.close(timeout_s=10)
+        log = [r for r in api.request_log if r in ("POST /traces", "POST /critiques")]
+        assert log[-3:] == ["POST /traces", "POST /critiques", "POST /traces"]
+        assert api.traces["bridge-o1"]["correct"] and not api.traces["bridge-o2"]["correct"]
+        assert api.critiques["critique-o1"]["verified"]
+        assert rep.answers == {"traces": {"inserted": 2, "existing": 0, "verified": 1, "rejected": 1},
+                               "critiques": {"inserted": 1, "existing": 0, "verified": 1}}
+        assert api.events()[-1]["payload"] == {"status": "SUCCEEDED"}
+    finally:
+        api.stop()
+
+
 def test_report_events_false_keeps_only_status_events_and_seqs_stay_gapless_on_cpu(tmp_path):
     api = StandInApi().start()
     rep = _reporter(api, tmp_path, enabled=False)

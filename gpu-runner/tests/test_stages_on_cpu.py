@@ -10,7 +10,7 @@ from gpu_runner.config import parse_config
 from gpu_runner.grading import Grade
 from gpu_runner.models.tiny_gpt import TinyBackend, TinyGPTConfig
 from gpu_runner.stages import eval as eval_stage, probe, rl, sft
-from gpu_runner.stages.common import StageContext
+from gpu_runner.stages.common import StageContext, encode_prompt, format_prompt, sft_batch
 from gpu_runner.tasks import arithmetic as A
 
 
@@ -18,7 +18,7 @@ class RecordingClient:
     """Takes what the reporter posts, in memory."""
 
     def __init__(self):
-        self.events, self.rollouts, self.checkpoints = [], [], []
+        self.events, self.rollouts, self.checkpoints, self.traces, self.critiques = [], [], [], [], []
 
     def post_events(self, events):
         self.events.extend(events)
@@ -30,6 +30,14 @@ class RecordingClient:
     def post_checkpoint(self, body):
         self.checkpoints.append(body)
 
+    def post_traces(self, traces):
+        self.traces.extend(traces)
+        return {"inserted": len(traces), "existing": 0, "verified": len(traces), "rejected": 0}
+
+    def post_critiques(self, critiques):
+        self.critiques.extend(critiques)
+        return {"inserted": len(critiques), "existing": 0, "verified": len(critiques)}
+
 
 def _items(n, with_trace, levels=(1, 2), seed=0):
     out = []
@@ -40,11 +48,11 @@ def _items(n, with_trace, levels=(1, 2), seed=0):
     return out
 
 
-def _ctx(tmp_path, stage, config, items):
+def _ctx(tmp_path, stage, config, items, with_model=True):
     torch.manual_seed(0)
     client = RecordingClient()
     rep = EventReporter(client, str(tmp_path), heartbeat_s=60).start()
-    model = TinyBackend.new(TinyGPTConfig.preset("tiny"), torch.device("cpu"))
+    model = TinyBackend.new(TinyGPTConfig.preset("tiny"), torch.device("cpu")) if with_model else None
     ctx = StageContext(run_id="R1", stage=stage, config=parse_config(stage, config), items=items, model=model,
                        reporter=rep, work_dir=str(tmp_path))
     return ctx, client
@@ -77,6 +85,42 @@ def test_sft_steps_change_the_parameters_and_register_a_checkpoint_with_onnx_on_
     assert ck["name"] == "sft-R1-step-4" and ck["baseModel"] == "tiny-gpt"
     assert os.path.exists(os.path.join(ck["uri"], "model.pt")) and os.path.getsize(ck["onnxUri"]) > 0
     assert [e["payload"]["kind"] for e in client.events if e["type"] == "ARTIFACT"] == ["checkpoint"]
+
+
+def test_sft_puts_a_trace_hint_in_the_prompt_and_learns_only_the_rest_of_the_trace_on_cpu(tmp_path, monkeypatch):
+    items = _items(6, True)
+    for it in items[:3]:  # hint-bridged: the first half of the teacher trace goes into the prompt
+        text = it["trace"]["text"]
+        cut = len(text) // 2
+        it["trace"] = dict(it["trace"], kind="BRIDGED", hint=text[:cut], text=text[cut:])
+    items[3]["trace"]["hint"] = None  # a null hint is no hint
+    seen = []
+
+    def spy(examples, pad_id, prompt_weight, device):
+        seen.extend(examples)
+        return sft_batch(examples, pad_id, prompt_weight, device)
+
+    monkeypatch.setattr(sft, "sft_batch", spy)
+    ctx, _ = _ctx(tmp_path, "SFT", {"steps": 1, "batch_size": 6, "save_onnx": False, "prompt_loss_weight": 0.0},
+                  items)
+    sft.run(ctx)
+    assert ctx.reporter.close(10)
+    m = ctx.model
+    by_prompt = {tuple(p): c for p, c in seen}
+    assert len(by_prompt) == 6
+    for it in items:
+        hint = it["trace"].get("hint")
+        prompt = m.encode(format_prompt(it["problem"]) + (hint or ""), bos=True)
+        assert by_prompt[tuple(prompt)] == m.encode(it["trace"]["text"]) + [m.eos_id]
+        if hint:
+            assert prompt[-len(m.encode(hint)):] == m.encode(hint)  # the hint's tokens end the prompt part
+        else:
+            assert prompt == encode_prompt(m, it["problem"])  # unchanged without a hint
+    # so the hint's tokens weigh prompt_loss_weight (0 here) and the rest of the trace 1
+    p = m.encode(format_prompt(items[0]["problem"]) + items[0]["trace"]["hint"], bos=True)
+    c = by_prompt[tuple(p)]
+    _, _, weights = sft_batch([(p, c)], m.pad_id, 0.0, "cpu")
+    assert weights[0, : len(p) - 1].sum() == 0 and weights[0, len(p) - 1:].sum() == len(c)
 
 
 def test_sft_refuses_a_manifest_without_traces_on_cpu(tmp_path):

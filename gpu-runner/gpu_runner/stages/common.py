@@ -21,7 +21,7 @@ class StageContext:
     stage: str
     config: object
     items: List[dict]
-    model: object  # a models.CausalLM
+    model: object  # a models.CausalLM; None for BRIDGE and CRITIQUE (a teacher does their work)
     reporter: object
     work_dir: str
     input_checkpoint: Optional[dict] = None
@@ -44,8 +44,10 @@ def format_prompt(problem: str) -> str:
     return problem.strip() + "\n"
 
 
-def encode_prompt(model, problem: str) -> List[int]:
-    return model.encode(format_prompt(problem), bos=True)
+def encode_prompt(model, problem: str, hint: Optional[str] = None) -> List[int]:
+    """The prompt's ids; a hint (the start of a verified teacher trace, for hint-bridged SFT) follows
+    the prompt directly, so the student learns to finish what the hint began."""
+    return model.encode(format_prompt(problem) + (hint or ""), bos=True)
 
 
 def encode_completion(model, text: str) -> List[int]:

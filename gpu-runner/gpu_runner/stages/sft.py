@@ -2,7 +2,9 @@
 
 Loss: next-token cross-entropy with weight 1 on the trace (completion) and `prompt_loss_weight`
 on the problem (0.5 learned the arithmetic task fastest; 0 = completion-only loss, as TRL's
-completion_only_loss). Reports train/loss, train/tokens_per_s, train/lr, train/grad_norm every
+completion_only_loss). A hint-bridged item (`trace.hint`: the start of a verified teacher trace)
+puts the hint after the problem, in the prompt; its trace text is the rest, what is learned.
+Reports train/loss, train/tokens_per_s, train/lr, train/grad_norm every
 `log_every` steps, saves and registers the checkpoint (with its ONNX export) at the end.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ def run(ctx: StageContext) -> StageResult:
                          f"(first ordinals: {missing[:5]}). Build the SFT manifest from traces, not prompts only.")
     examples = []
     for it in ctx.items:
-        p = encode_prompt(model, it["problem"])
+        p = encode_prompt(model, it["problem"], it["trace"].get("hint"))  # a hint is prompt, not target
         c = encode_completion(model, it["trace"]["text"])
         if len(p) + len(c) > cfg.max_seq_len:  # keep the completion; cut the prompt's start
             p = p[-max(2, cfg.max_seq_len - len(c)):]

@@ -4,6 +4,7 @@ Difficulty: level L has L operations (1-5) of + and -, operands of 1 or 2 digits
 never go negative. The teacher writes two styles of correct trace for each problem:
 - raw (terse, leap-y: hard for a small student): "12+7-5=14. Answer: 14"
 - explicit (one step per result): "12+7=19. 19-5=14. Answer: 14"
+`parse_problem` reads a problem's text back, so that teachers can work from the text alone.
 
 CLI (NDJSON in the API's import format):
     python3 -m gpu_runner.tasks.arithmetic --n 1000 --seed 0 \
@@ -15,8 +16,9 @@ import argparse
 import json
 import os
 import random
+import re
 from dataclasses import dataclass
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 DOMAIN = "arithmetic"
 LEVELS = (1, 2, 3, 4, 5)
@@ -75,6 +77,35 @@ def make_problem(rng: random.Random, level: int, external_id: str, max_digits: i
     text = (f"{name} has {start} {item}. {pronoun.capitalize()} {', then '.join(clauses)}. "
             f"How many {item} does {name} have?")
     return Problem(external_id, text, start, tuple(steps), level)
+
+
+# The inverse of make_problem's wording, so that a teacher can work from the problem text alone.
+_PROBLEM_RE = re.compile(r"(?P<name>[A-Z][a-z]+) has (?P<start>\d+) (?P<item>[a-z]+)\. (?:He|She) (?P<clauses>.+)\. "
+                         r"How many (?P<item2>[a-z]+) does (?P<name2>[A-Z][a-z]+) have\?")
+_CLAUSE_RES = [(re.compile(re.escape(t).replace(r"\{\}", r"(\d+)")), op)
+               for op, templates in (("+", _ADD), ("-", _SUB)) for t in templates]
+
+
+def parse_problem(text: str) -> Optional[Problem]:
+    """The Problem that make_problem worded as `text` (external_id ""), or None when `text` is not
+    one of its problems (other wording, no operation, a total that would go negative)."""
+    text = " ".join(str(text).split())
+    m = _PROBLEM_RE.fullmatch(text)
+    if not m or m["item"] != m["item2"] or m["name"] != m["name2"]:
+        return None
+    total = start = int(m["start"])
+    steps = []
+    for clause in m["clauses"].split(", then "):
+        found = next(((op, int(c.group(1))) for r, op in _CLAUSE_RES for c in [r.fullmatch(clause)] if c), None)
+        if found is None:
+            return None
+        total = total + found[1] if found[0] == "+" else total - found[1]
+        if total < 0:
+            return None
+        steps.append(found)
+    if not 1 <= len(steps) <= max(LEVELS):
+        return None
+    return Problem("", text, start, tuple(steps), len(steps))
 
 
 def generate(n: int, seed: int = 0, split: str = "train", levels: Sequence[int] = LEVELS,
