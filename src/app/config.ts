@@ -36,6 +36,8 @@ const schema = z.object({
   RUNS_DIR: z.string().default('.stagewise/runs'),
   /** A live run silent for this long is checked with its launcher and failed if gone. */
   HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).default(30),
+  /** How often ACTIVE curricula are checked and moved on (0: only by advanceCurriculum). */
+  CURRICULUM_TICK_MS: z.coerce.number().int().min(0).default(1000),
   /** Between SIGTERM and SIGKILL when a run is cancelled. */
   CANCEL_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   LOCAL_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(1),

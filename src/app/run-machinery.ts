@@ -6,6 +6,8 @@ import type { Services } from './services';
 import { createLauncher, type Launcher } from '../launchers';
 import { RunDispatcher } from '../modules/runs/run.dispatcher';
 import { RunSupervisor } from '../modules/runs/run.supervisor';
+import { CurriculumTicker } from '../modules/curricula/curriculum.ticker';
+import type { RequestContext } from './context';
 
 /** The gpu-runner folder of this repository (dist/src/app -> repo root). */
 const DEFAULT_RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
@@ -22,6 +24,7 @@ export function createRunMachinery(
   services: Services,
   log: Logger,
   publicUrl: () => string,
+  systemContext: RequestContext,
 ) {
   const launchers: Record<string, Launcher> = {
     local: createLauncher('local'),
@@ -59,13 +62,16 @@ export function createRunMachinery(
     },
   );
   services.runs.attach(dispatcher);
+  const curricula = new CurriculumTicker(systemContext, config.CURRICULUM_TICK_MS);
   return {
     async start() {
       await supervisor.reconcile();
       supervisor.start();
       await dispatcher.start();
+      curricula.start();
     },
     async stop() {
+      await curricula.stop();
       await dispatcher.close();
       await supervisor.stop();
       // Live runners keep running; this process only stops following their logs and exits.

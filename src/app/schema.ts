@@ -7,10 +7,15 @@ import { scopeGuard } from './scope-guard';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver';
 import { CheckpointResolver } from '../modules/checkpoints/checkpoint.resolver';
 import { CritiqueResolver } from '../modules/critiques/critique.resolver';
-import { CurriculumResolver } from '../modules/curricula/curriculum.resolver';
+import {
+  CurriculumResolver,
+  CurriculumRoundResolver,
+} from '../modules/curricula/curriculum.resolver';
 import { DatasetResolver } from '../modules/datasets/dataset.resolver';
 import { ManifestItemResolver, ManifestResolver } from '../modules/manifests/manifest.resolver';
 import { PassRateResolver } from '../modules/mastery/pass-rate.resolver';
+import { MasteryResolver } from '../modules/mastery/mastery.resolver';
+import { RoutingPreviewResolver } from '../modules/routing/routing-preview.resolver';
 import {
   RoutingPolicyResolver,
   StageAssignmentResolver,
@@ -27,11 +32,14 @@ export const RESOLVERS = [
   CheckpointResolver,
   CritiqueResolver,
   CurriculumResolver,
+  CurriculumRoundResolver,
   DatasetResolver,
   ManifestResolver,
   ManifestItemResolver,
+  MasteryResolver,
   PassRateResolver,
   RoutingPolicyResolver,
+  RoutingPreviewResolver,
   StageAssignmentResolver,
   RunEventResolver,
   RunResolver,

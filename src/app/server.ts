@@ -11,6 +11,7 @@ import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
+import { SYSTEM } from '../common/auth/principal';
 import { buildAppSchema } from './schema';
 import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
@@ -24,6 +25,7 @@ import { serverSecret } from '../common/db/server-secrets';
 import { formatGraphQLError } from '../common/errors';
 import { CursorCodec } from '../common/pagination';
 import { bulkRouter } from '../modules/bulk/bulk.router';
+import { manifestExportRouter } from '../modules/manifests/manifest-export.router';
 import { runnerRouter } from '../modules/runs/runner.router';
 import { createRunMachinery } from './run-machinery';
 import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
@@ -160,6 +162,7 @@ async function listen(
   app.use('/v1', authenticate(services.apiKeys, 'rest'));
   app.use('/v1/runs/:runId', runnerRouter({ config, ds, services, cursors }));
   app.use('/v1', bulkRouter({ config, ds, services, cursors }));
+  app.use('/v1', manifestExportRouter({ config, ds, services, cursors }));
   app.use(httpErrorHandler(log));
 
   await new Promise<void>((resolve, reject) => {
@@ -175,6 +178,10 @@ async function listen(
     services,
     log,
     () => config.PUBLIC_URL ?? url,
+    createRequestContext(
+      { ds, services, cursors },
+      { id: 'curriculum-engine', log: log.child({ component: 'curricula' }), principal: SYSTEM },
+    ),
   );
   await runs.start();
   return {

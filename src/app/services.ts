@@ -4,6 +4,7 @@ import { CheckpointService } from '../modules/checkpoints/checkpoint.service';
 import { CritiqueService } from '../modules/critiques/critique.service';
 import { CurriculumService } from '../modules/curricula/curriculum.service';
 import { DatasetService } from '../modules/datasets/dataset.service';
+import { MasteryService } from '../modules/mastery/mastery.service';
 import { RoutingService } from '../modules/routing/routing.service';
 import { RunService } from '../modules/runs/run.service';
 import { RunJournal } from '../modules/runs/run-journal';
@@ -30,6 +31,7 @@ export function createServices(
     critiques: new CritiqueService(),
     curricula: new CurriculumService(),
     datasets: new DatasetService(),
+    mastery: new MasteryService(),
     routing: new RoutingService(),
     journal: new RunJournal(ds, live),
     manifests: new ManifestService(),

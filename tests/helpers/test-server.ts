@@ -63,6 +63,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATABASE_URL: db.url,
     PORT: '0',
     LOG_LEVEL: 'silent',
+    // Curricula advance only when a test asks (its polling would add statements to counts).
+    CURRICULUM_TICK_MS: '0',
     ...env,
   });
   const server = await startServer(config, {

@@ -27,3 +27,11 @@ export function requireScope(principal: Principal, scope: ApiKeyScope): void {
     throw forbidden(`This API key lacks the ${scope} scope`);
   }
 }
+
+/** The server acting on its own behalf (the curriculum engine): not a key, never a caller. */
+export const SYSTEM: Principal = {
+  keyId: 0,
+  keyName: 'system',
+  scopes: new Set([ApiKeyScope.READ, ApiKeyScope.WRITE, ApiKeyScope.ADMIN]),
+  runId: null,
+};

@@ -6,8 +6,11 @@ import { SnakeNamingStrategy } from './snake-naming.strategy';
 /** Counts the SQL statements a data source sends: how tests prove loaders batch. */
 export class StatementCounter implements TypeOrmLogger {
   count = 0;
-  logQuery(): void {
+  /** Sees each statement's text (tests that tell statements apart). */
+  onQuery?: (query: string) => void;
+  logQuery(query: string): void {
     this.count += 1;
+    this.onQuery?.(query);
   }
   logQueryError(): void {}
   logQuerySlow(): void {}

@@ -3,7 +3,9 @@ import { Checkpoint } from '../../modules/checkpoints/checkpoint.entity';
 import { Critique } from '../../modules/critiques/critique.entity';
 import { CurriculumDataset } from '../../modules/curricula/curriculum-dataset.entity';
 import { Curriculum } from '../../modules/curricula/curriculum.entity';
+import { CurriculumRound } from '../../modules/curricula/curriculum-round.entity';
 import { Dataset } from '../../modules/datasets/dataset.entity';
+import { ManifestExclusion } from '../../modules/manifests/manifest-exclusion.entity';
 import { ManifestItem } from '../../modules/manifests/manifest-item.entity';
 import { Manifest } from '../../modules/manifests/manifest.entity';
 import { PassRate } from '../../modules/mastery/pass-rate.entity';
@@ -22,8 +24,10 @@ export const ENTITIES = [
   Critique,
   Curriculum,
   CurriculumDataset,
+  CurriculumRound,
   Dataset,
   Manifest,
+  ManifestExclusion,
   ManifestItem,
   PassRate,
   RoutingPolicy,

@@ -1,6 +1,14 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Sample } from '../samples/sample.entity';
 import { Trace } from '../traces/trace.entity';
@@ -20,6 +28,7 @@ registerEnumType(CritiqueVerdict, { name: 'CritiqueVerdict' });
 @Index('ix_critiques_sample', ['sampleId'])
 @Index('ix_critiques_failed_trace', ['failedTraceId'])
 @Index('ix_critiques_run', ['runId', 'id'])
+@Unique('uq_critiques_run_failed_trace', ['runId', 'failedTraceId'])
 export class Critique extends BaseRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;
@@ -59,6 +68,13 @@ export class Critique extends BaseRow {
 
   @Column({ type: 'bigint', nullable: true })
   solutionTraceId!: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Number (from 1) of the first wrong step of the failed rollout, when known.',
+  })
+  @Column({ type: 'integer', nullable: true })
+  firstWrongStep!: number | null;
 
   @Field({ description: 'Both the repair and the solution grade correct.' })
   @Column({ type: 'boolean', default: false })

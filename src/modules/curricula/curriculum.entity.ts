@@ -12,6 +12,8 @@ import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { RoutingPolicy } from '../routing/routing-policy.entity';
+import { Run } from '../runs/run.entity';
+import { GraphQLJSONObject } from 'graphql-scalars';
 
 export enum CurriculumStatus {
   ACTIVE = 'ACTIVE',
@@ -98,6 +100,24 @@ export class Curriculum extends BaseRow {
   @Field()
   @Column({ type: 'text', default: 'local' })
   launcher!: string;
+
+  @Field(() => GraphQLJSONObject, {
+    description: 'Config per run stage (PROBE, BRIDGE, SFT, RL, CRITIQUE, EVAL) for its runs.',
+  })
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  stageConfigs!: Record<string, Record<string, unknown>>;
+
+  @Field({ description: 'Advance on its own as each step ends (else advanceCurriculum).' })
+  @Column({ type: 'boolean', default: true })
+  autoAdvance!: boolean;
+
+  @ManyToOne(() => Run, { nullable: true, onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'current_run_id' })
+  currentRun?: Relation<Run>;
+
+  /** The run the current phase waits for; null while a set-based step runs or none is due. */
+  @Column({ type: 'integer', nullable: true })
+  currentRunId!: number | null;
 
   @Field()
   @UpdateDateColumn({ type: 'timestamptz' })

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../app/context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Curriculum, CurriculumStatus } from './curriculum.entity';
@@ -6,6 +6,9 @@ import { CurriculumDataset } from './curriculum-dataset.entity';
 import { Dataset } from '../datasets/dataset.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { RoutingPolicy } from '../routing/routing-policy.entity';
+import { Run } from '../runs/run.entity';
+import { CurriculumRound } from './curriculum-round.entity';
+import { CreateCurriculumInput } from './curriculum.inputs';
 
 export const CurriculumConnection = ConnectionType(Curriculum);
 
@@ -52,5 +55,65 @@ export class CurriculumResolver {
   @FieldResolver(() => RoutingPolicy)
   policy(@Root() c: Curriculum, @Ctx() ctx: RequestContext) {
     return ctx.loaders.byId(RoutingPolicy).load(c.policyId);
+  }
+
+  @FieldResolver(() => [CurriculumRound], {
+    description: 'Its rounds so far, with their checkpoints and figures.',
+  })
+  roundResults(@Root() c: Curriculum, @Ctx() ctx: RequestContext) {
+    return ctx.loaders
+      .childrenBy(CurriculumRound, 'curriculumId', { first: 1_000, orderBy: 'round' })
+      .load(c.id);
+  }
+
+  @FieldResolver(() => Run, { nullable: true, description: 'The run the current phase waits for.' })
+  currentRun(@Root() c: Curriculum, @Ctx() ctx: RequestContext) {
+    return c.currentRunId ? ctx.loaders.byId(Run).load(c.currentRunId) : null;
+  }
+
+  @Mutation(() => Curriculum, {
+    description:
+      'Creates a curriculum (ACTIVE, phase PENDING); with autoAdvance it starts its first probe within seconds.',
+  })
+  createCurriculum(@Ctx() ctx: RequestContext, @Arg('input') input: CreateCurriculumInput) {
+    return ctx.services.curricula.create(ctx, input);
+  }
+
+  @Mutation(() => Curriculum, {
+    description: 'Moves an ACTIVE curriculum on as far as it can go now (without autoAdvance).',
+  })
+  advanceCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return ctx.services.curricula.advance(ctx, id);
+  }
+
+  @Mutation(() => Curriculum, { description: 'Resumes a PAUSED curriculum.' })
+  resumeCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return ctx.services.curricula.resume(ctx, id);
+  }
+
+  @Mutation(() => Curriculum, { description: 'Cancels a curriculum and its live run.' })
+  cancelCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return ctx.services.curricula.cancel(ctx, id);
+  }
+}
+
+@Resolver(() => CurriculumRound)
+export class CurriculumRoundResolver {
+  @FieldResolver(() => Checkpoint)
+  startCheckpoint(@Root() r: CurriculumRound, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.byId(Checkpoint).load(r.startCheckpointId);
+  }
+
+  @FieldResolver(() => Checkpoint, { nullable: true, description: 'What its SFT run produced.' })
+  sftCheckpoint(@Root() r: CurriculumRound, @Ctx() ctx: RequestContext) {
+    return r.sftCheckpointId ? ctx.loaders.byId(Checkpoint).load(r.sftCheckpointId) : null;
+  }
+
+  @FieldResolver(() => Checkpoint, {
+    nullable: true,
+    description: 'What the round ended with (its RL run, else its SFT run).',
+  })
+  endCheckpoint(@Root() r: CurriculumRound, @Ctx() ctx: RequestContext) {
+    return r.endCheckpointId ? ctx.loaders.byId(Checkpoint).load(r.endCheckpointId) : null;
   }
 }

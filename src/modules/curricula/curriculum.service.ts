@@ -1,12 +1,159 @@
 import type { RequestContext } from '../../app/context';
+import { badInput, conflict } from '../../common/errors';
+import { toGlobalId } from '../../common/ids';
+import { loadNode } from '../../common/load-node';
 import { keysetPage, type PageArgs } from '../../common/pagination';
-import { Curriculum, type CurriculumStatus } from './curriculum.entity';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Dataset, DatasetSplit } from '../datasets/dataset.entity';
+import { RoutingPolicy } from '../routing/routing-policy.entity';
+import { Run, RunStage } from '../runs/run.entity';
+import { isTerminal } from '../runs/run-status';
+import { validateStageConfig } from '../runs/stage-configs';
+import { Curriculum, CurriculumStatus } from './curriculum.entity';
+import { CurriculumDataset } from './curriculum-dataset.entity';
+import { CurriculumEngine } from './curriculum.engine';
+import type { CreateCurriculumInput } from './curriculum.inputs';
 
-/** Curricula: the multi-round loops. Creating and advancing them comes with the strategy. */
+/** Curricula: created here, advanced by the engine (on its own, or by advanceCurriculum). */
 export class CurriculumService {
   list(ctx: RequestContext, status: CurriculumStatus | undefined, page: PageArgs) {
     const q = ctx.ds.getRepository(Curriculum).createQueryBuilder('c');
     if (status) q.andWhere('c.status = :status', { status });
     return keysetPage(ctx.cursors, q, page);
+  }
+
+  async create(ctx: RequestContext, input: CreateCurriculumInput): Promise<Curriculum> {
+    const train = await Promise.all(input.datasetIds.map((id) => loadNode(ctx, Dataset, id)));
+    const evals = await Promise.all(
+      (input.evalDatasetIds ?? []).map((id) => loadNode(ctx, Dataset, id)),
+    );
+    const wrongSplit = evals.find((d) => d.split !== DatasetSplit.EVAL);
+    if (wrongSplit) throw badInput(`Dataset ${wrongSplit.name} is not an EVAL dataset`);
+    const overlap = train.find((d) => evals.some((e) => e.id === d.id));
+    if (overlap) throw badInput(`Dataset ${overlap.name} cannot be both trained and evaluated on`);
+    const base = await loadNode(ctx, Checkpoint, input.baseCheckpointId);
+    const policy = await loadNode(ctx, RoutingPolicy, input.policyId);
+    const stageConfigs = input.stageConfigs ?? {};
+    for (const [stage, config] of Object.entries(stageConfigs)) {
+      if (!(stage in RunStage)) {
+        throw badInput(
+          `stageConfigs: unknown stage "${stage}" (one of ${Object.keys(RunStage).join(', ')})`,
+        );
+      }
+      if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+        throw badInput(`stageConfigs.${stage} must be an object`);
+      }
+      validateStageConfig(stage as RunStage, config);
+    }
+    return ctx.ds.transaction(async (m) => {
+      if (await m.getRepository(Curriculum).existsBy({ name: input.name })) {
+        throw conflict(`A curriculum named "${input.name}" already exists`);
+      }
+      const c = await m.getRepository(Curriculum).save(
+        m.getRepository(Curriculum).create({
+          name: input.name,
+          baseCheckpointId: base.id,
+          policyId: policy.id,
+          rounds: input.rounds,
+          launcher: input.launcher,
+          stageConfigs,
+          autoAdvance: input.autoAdvance,
+        }),
+      );
+      await m
+        .getRepository(CurriculumDataset)
+        .save([
+          ...train.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'TRAIN' as const })),
+          ...evals.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'EVAL' as const })),
+        ]);
+      return c;
+    });
+  }
+
+  /** Moves the curriculum on as far as it can go now (the next run, or set-based steps). */
+  async advance(ctx: RequestContext, globalId: string): Promise<Curriculum> {
+    const c = await loadNode(ctx, Curriculum, globalId);
+    if (c.status !== CurriculumStatus.ACTIVE) {
+      throw conflict(
+        `Curriculum ${c.name} is ${c.status}${c.pauseReason ? ` (${c.pauseReason})` : ''}`,
+      );
+    }
+    return this.advanceOrPause(ctx, c.id);
+  }
+
+  /** Resumes a PAUSED curriculum (after fixing what paused it, or retrying its run). */
+  async resume(ctx: RequestContext, globalId: string): Promise<Curriculum> {
+    const c = await loadNode(ctx, Curriculum, globalId);
+    if (c.status !== CurriculumStatus.PAUSED) {
+      throw conflict(`Curriculum ${c.name} is ${c.status}, not PAUSED`);
+    }
+    await ctx.ds
+      .getRepository(Curriculum)
+      .update({ id: c.id }, { status: CurriculumStatus.ACTIVE, pauseReason: null });
+    await ctx.services.announcer.curriculumUpdated(c.id);
+    return this.advanceOrPause(ctx, c.id);
+  }
+
+  /** Cancels the curriculum and its live run. */
+  async cancel(ctx: RequestContext, globalId: string): Promise<Curriculum> {
+    const c = await loadNode(ctx, Curriculum, globalId);
+    if (c.status === CurriculumStatus.SUCCEEDED || c.status === CurriculumStatus.CANCELLED) {
+      throw conflict(`Curriculum ${c.name} is already ${c.status}`);
+    }
+    await ctx.ds
+      .getRepository(Curriculum)
+      .update({ id: c.id }, { status: CurriculumStatus.CANCELLED });
+    if (c.currentRunId) {
+      const run = await ctx.ds.getRepository(Run).findOneByOrFail({ id: c.currentRunId });
+      if (!isTerminal(run.status)) await ctx.services.runs.cancel(ctx, toGlobalId('Run', run.id));
+    }
+    await ctx.services.announcer.curriculumUpdated(c.id);
+    return ctx.ds.getRepository(Curriculum).findOneByOrFail({ id: c.id });
+  }
+
+  /** A retry of the run a paused curriculum waits on resumes the curriculum with the new run. */
+  async resumeAfterRetry(ctx: RequestContext, old: Run, retry: Run): Promise<void> {
+    if (old.curriculumId === null) return;
+    const [rows] = await ctx.ds.query<[{ id: number }[], number]>(
+      `UPDATE curricula SET current_run_id = $2, status = 'ACTIVE', pause_reason = NULL, updated_at = now()
+       WHERE id = $3 AND current_run_id = $1 AND status IN ('ACTIVE', 'PAUSED') RETURNING id`,
+      [old.id, retry.id, old.curriculumId],
+    );
+    if (rows.length > 0) await ctx.services.announcer.curriculumUpdated(old.curriculumId);
+  }
+
+  /** One pass over the ACTIVE auto-advancing curricula; a failed step pauses its curriculum. */
+  async tick(ctx: RequestContext): Promise<void> {
+    const rows = await ctx.ds.query<{ id: number }[]>(
+      `SELECT id FROM curricula WHERE status = 'ACTIVE' AND auto_advance ORDER BY id`,
+    );
+    for (const { id } of rows) await this.advanceOrPause(ctx, id);
+  }
+
+  /** Advances; a step that throws (a set-based step, a manifest) pauses with the reason. */
+  private async advanceOrPause(ctx: RequestContext, id: number): Promise<Curriculum> {
+    try {
+      return await this.engine(ctx).advance(id);
+    } catch (err) {
+      ctx.log.error({ err, curriculumId: id }, 'curriculum step failed; pausing it');
+      await this.pauseOnError(ctx, id, err);
+      return ctx.ds.getRepository(Curriculum).findOneByOrFail({ id });
+    }
+  }
+
+  private async pauseOnError(ctx: RequestContext, id: number, err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    await ctx.ds.getRepository(Curriculum).update(
+      { id },
+      {
+        status: CurriculumStatus.PAUSED,
+        pauseReason: `A step failed: ${message}; fix it and resumeCurriculum`,
+      },
+    );
+    await ctx.services.announcer.curriculumUpdated(id);
+  }
+
+  private engine(ctx: RequestContext): CurriculumEngine {
+    return new CurriculumEngine(ctx);
   }
 }

@@ -31,6 +31,12 @@ export class Manifest extends BaseRow {
   @Column({ type: 'char', length: 64, nullable: true })
   sha256!: string | null;
 
+  @Field(() => Int, {
+    description: 'Samples left out because they overlap an EVAL dataset (decontamination).',
+  })
+  @Column({ type: 'integer', default: 0 })
+  contaminatedCount!: number;
+
   @Field(() => Date, { nullable: true })
   @Column({ type: 'timestamptz', nullable: true })
   frozenAt!: Date | null;

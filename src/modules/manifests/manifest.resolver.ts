@@ -1,8 +1,11 @@
-import { Args, ArgsType, Ctx, Field, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import { Max, Min } from 'class-validator';
+import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Resolver, Root } from 'type-graphql';
+import { IsOptional, Max, Min } from 'class-validator';
 import type { RequestContext } from '../../app/context';
+import { idOf } from '../../common/ids';
 import { Manifest } from './manifest.entity';
+import { ManifestExclusion } from './manifest-exclusion.entity';
 import { ManifestItem } from './manifest-item.entity';
+import { exclusionsByManifestId } from './manifest.loaders';
 import { Sample } from '../samples/sample.entity';
 import { Trace } from '../traces/trace.entity';
 
@@ -18,6 +21,21 @@ class ManifestItemsArgs {
   first: number = 100;
 }
 
+@ArgsType()
+class ManifestExclusionsArgs {
+  @Field(() => Int, { defaultValue: 100 })
+  @Min(0)
+  @Max(500)
+  first: number = 100;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Exclusions after this sample (its id): they come in sample order.',
+  })
+  @IsOptional()
+  after?: string | null;
+}
+
 @Resolver(() => Manifest)
 export class ManifestResolver {
   @FieldResolver(() => [ManifestItem], { description: 'Items in order, after afterOrdinal.' })
@@ -29,6 +47,18 @@ export class ManifestResolver {
         after: args.afterOrdinal,
       })
       .load(m.id);
+  }
+
+  @FieldResolver(() => [ManifestExclusion], {
+    description: 'Samples left out by decontamination, in sample order, after `after`.',
+  })
+  exclusions(
+    @Root() m: Manifest,
+    @Ctx() ctx: RequestContext,
+    @Args() args: ManifestExclusionsArgs,
+  ) {
+    const afterSampleId = args.after ? idOf('Sample', args.after) : null;
+    return exclusionsByManifestId(ctx, { first: args.first, afterSampleId }).load(m.id);
   }
 }
 

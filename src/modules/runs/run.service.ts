@@ -87,7 +87,7 @@ export class RunService {
     if (old.status !== RunStatus.FAILED && old.status !== RunStatus.CANCELLED) {
       throw conflict(`Run ${globalId} is ${old.status}; only FAILED or CANCELLED runs are retried`);
     }
-    return this.create(ctx, () =>
+    const retry = await this.create(ctx, () =>
       Promise.resolve({
         stage: old.stage,
         config: old.config,
@@ -100,6 +100,8 @@ export class RunService {
         retryOfId: old.id,
       }),
     );
+    await ctx.services.curricula.resumeAfterRetry(ctx, old, retry);
+    return retry;
   }
 
   /** QUEUED runs are cancelled at once; live ones go CANCELLING until their runner stops. */
@@ -119,25 +121,44 @@ export class RunService {
     return run;
   }
 
+  /**
+   * A run a curriculum starts, inside the curriculum's transaction: the config is validated
+   * like startRun's, and the job is enqueued in the same transaction. Announce it with
+   * `announceCreated` after the commit.
+   */
+  async createIn(manager: EntityManager, fields: Partial<Run>): Promise<Run> {
+    if (!fields.stage) throw new Error('createIn needs a stage');
+    validateStageConfig(fields.stage, fields.config ?? {});
+    return this.insertQueued(manager, fields);
+  }
+
+  async announceCreated(ctx: RequestContext, run: Run): Promise<void> {
+    await ctx.services.announcer.runEvents(run.id, run.lastSeq);
+    await ctx.services.announcer.runUpdated(run.id);
+  }
+
+  private async insertQueued(manager: EntityManager, fields: Partial<Run>): Promise<Run> {
+    const saved = await manager.save(
+      manager.getRepository(Run).create({ ...fields, status: RunStatus.QUEUED }),
+    );
+    const locked = new LockedRun(manager, saved);
+    await locked.record([
+      { type: RunEventType.STATUS, payload: { status: RunStatus.QUEUED, stage: saved.stage } },
+    ]);
+    await locked.flush();
+    await this.dispatcher().enqueue(manager, saved);
+    return saved;
+  }
+
   private async create(
     ctx: RequestContext,
     fields: (manager: EntityManager) => Promise<Partial<Run>>,
   ): Promise<Run> {
-    const dispatch = this.dispatcher();
-    const run = await ctx.ds.transaction(async (manager) => {
-      const saved = await manager.save(
-        manager.getRepository(Run).create({ ...(await fields(manager)), status: RunStatus.QUEUED }),
-      );
-      const locked = new LockedRun(manager, saved);
-      await locked.record([
-        { type: RunEventType.STATUS, payload: { status: RunStatus.QUEUED, stage: saved.stage } },
-      ]);
-      await locked.flush();
-      await dispatch.enqueue(manager, saved);
-      return saved;
-    });
-    await ctx.services.announcer.runEvents(run.id, run.lastSeq);
-    await ctx.services.announcer.runUpdated(run.id);
+    this.dispatcher();
+    const run = await ctx.ds.transaction(async (manager) =>
+      this.insertQueued(manager, await fields(manager)),
+    );
+    await this.announceCreated(ctx, run);
     return run;
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createRequestContext, type RequestContext } from '../../app/context';
 import type { BulkDeps } from '../bulk/bulk.router';
 import { badInput, conflict, forbidden } from '../../common/errors';
-import { fromGlobalId, idOf, toGlobalId } from '../../common/ids';
+import { idOf, toGlobalId } from '../../common/ids';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
 import { streamNdjson } from '../bulk/ndjson-export';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
@@ -13,7 +13,14 @@ import { Run, RunStatus } from './run.entity';
 import { RunEventType } from './run-event.entity';
 import type { LockedRun } from './run-journal';
 import { isTerminal } from './run-status';
-import { LIMITS } from '../../common/limits';
+import {
+  critiquesBody,
+  rolloutsBody,
+  storeCritiques,
+  storeRollouts,
+  storeTraces,
+  tracesBody,
+} from './runner-outputs';
 
 const eventsBody = z.strictObject({
   events: z
@@ -34,23 +41,6 @@ const checkpointBody = z.strictObject({
   onnxUri: z.string().max(2_048).nullish(),
   baseModel: z.string().min(1).max(256),
   metadata: z.record(z.string(), z.unknown()).optional(),
-});
-
-const rolloutsBody = z.strictObject({
-  rollouts: z
-    .array(
-      z.strictObject({
-        sampleId: z.string(),
-        key: z.string().min(1).max(200),
-        text: z.string().max(LIMITS.traceText),
-        finalAnswer: z.string().max(LIMITS.answer).nullish(),
-        correct: z.boolean().nullish(),
-        reward: z.number().finite().nullish(),
-        graderVersion: z.string().max(LIMITS.graderVersion).nullish(),
-        tokenCount: z.number().int().min(0).nullish(),
-      }),
-    )
-    .max(LIMITS.graphqlBatch),
 });
 
 function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
@@ -145,7 +135,8 @@ export function runnerRouter(deps: BulkDeps): Router {
         ctx.ds,
         res,
         `SELECT i.ordinal, i.sample_id, s.external_id, s.problem, s.answer,
-                t.id AS trace_id, t.kind AS trace_kind, t.text AS trace_text
+                t.id AS trace_id, t.kind AS trace_kind, t.text AS trace_text,
+                t.metadata->>'hint' AS trace_hint
          FROM manifest_items i JOIN samples s ON s.id = i.sample_id
          LEFT JOIN traces t ON t.id = i.trace_id
          WHERE i.manifest_id = $1 ORDER BY i.ordinal`,
@@ -163,6 +154,7 @@ export function runnerRouter(deps: BulkDeps): Router {
                   id: toGlobalId('Trace', row.trace_id as string),
                   kind: row.trace_kind,
                   text: row.trace_text,
+                  hint: row.trace_hint ?? null,
                 },
         }),
       );
@@ -255,34 +247,25 @@ export function runnerRouter(deps: BulkDeps): Router {
         ? ((await ctx.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId }))
             ?.name ?? null)
         : `run-${run.id}`;
-      const rows = rollouts.map((r) => {
-        const sample = fromGlobalId(r.sampleId);
-        if (sample.type !== 'Sample') throw badInput(`"${r.sampleId}" is not a Sample id`);
-        return {
-          sample_id: sample.id,
-          external_id: `run:${run.id}:${r.key}`,
-          text: r.text,
-          final_answer: r.finalAnswer ?? null,
-          correct: r.correct ?? null,
-          reward: r.reward ?? null,
-          grader_version: r.graderVersion ?? null,
-          token_count: r.tokenCount ?? null,
-        };
-      });
-      const [{ inserted }] = await ctx.ds.query<{ inserted: number }[]>(
-        `WITH ins AS (
-           INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
-                               grader_version, producer, run_id, token_count)
-           SELECT x.sample_id, x.external_id, 'ROLLOUT', x.text, x.final_answer, x.correct, x.reward,
-                  x.grader_version, $2, $3, x.token_count
-           FROM jsonb_to_recordset($1::jsonb) AS x(sample_id bigint, external_id text, text text,
-             final_answer text, correct boolean, reward double precision, grader_version text,
-             token_count integer)
-           ON CONFLICT DO NOTHING RETURNING 1)
-         SELECT count(*)::int AS inserted FROM ins`,
-        [JSON.stringify(rows), producer, run.id],
-      );
-      res.json({ inserted, existing: rows.length - inserted });
+      res.json(await ctx.ds.transaction((m) => storeRollouts(m, run, producer, rollouts)));
+    }),
+  );
+
+  router.post(
+    '/traces',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const { traces } = parseBody(tracesBody, req.body);
+      res.json(await ctx.ds.transaction((m) => storeTraces(m, run, traces)));
+    }),
+  );
+
+  router.post(
+    '/critiques',
+    route(async (req, res) => {
+      const { ctx, run } = await runOf(req);
+      const { critiques } = parseBody(critiquesBody, req.body);
+      res.json(await ctx.ds.transaction((m) => storeCritiques(m, run, critiques)));
     }),
   );
 

@@ -27,7 +27,9 @@ interface StageSchemas {
 /** Stages that always read a manifest (prompts or training data). */
 export const NEEDS_MANIFEST: readonly RunStage[] = [
   RunStage.PROBE,
+  RunStage.BRIDGE,
   RunStage.SFT,
+  RunStage.CRITIQUE,
   RunStage.RL,
   RunStage.EVAL,
 ];

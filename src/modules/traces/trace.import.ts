@@ -5,6 +5,8 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import { copyLines, copyValue, mapRows } from '../../common/db/copy';
 import { badInput } from '../../common/errors';
 import type { TraceKind } from './trace.entity';
+import { gradeTrace } from './trace-grading';
+import { upsertPassRatesSql } from '../mastery/pass-rate.sql';
 
 /** A trace as it enters staging, validated. */
 export interface StagedTrace {
@@ -92,9 +94,53 @@ const TRACE_STAGING_SQL = `CREATE TEMP TABLE stage_traces (
   metadata jsonb NOT NULL
 ) ON COMMIT DROP`;
 
+const GRADE_BATCH = 5_000;
+
+/**
+ * Grades, with the API's grader, the staged traces that came without a grade and whose sample
+ * has a gold answer. Grades go to a second staging table joined by the insert, so the big
+ * table is written once.
+ */
+async function gradeStagedTraces(
+  qr: QueryRunner,
+  client: PoolClient,
+  datasetId: number,
+): Promise<void> {
+  await qr.query(`CREATE TEMP TABLE stage_grades (
+    line integer NOT NULL, final_answer text, correct boolean NOT NULL,
+    reward double precision NOT NULL, grader_version text NOT NULL) ON COMMIT DROP`);
+  await qr.query(
+    `DECLARE stage_grading NO SCROLL CURSOR FOR
+     SELECT t.line, t.text, s.answer FROM stage_traces t
+     JOIN samples s ON s.dataset_id = $1 AND s.external_id = t.sample_external_id
+     WHERE t.correct IS NULL AND s.answer IS NOT NULL`,
+    [datasetId],
+  );
+  for (;;) {
+    const rows = (await qr.query(`FETCH ${GRADE_BATCH} FROM stage_grading`)) as {
+      line: number;
+      text: string;
+      answer: string;
+    }[];
+    if (rows.length === 0) break;
+    const lines = rows.map((r) => {
+      const g = gradeTrace(r.text, r.answer)!;
+      return (
+        [r.line, copyValue(g.finalAnswer), g.correct, g.reward, copyValue(g.graderVersion)].join(
+          '\t',
+        ) + '\n'
+      );
+    });
+    await copyLines(client, 'COPY stage_grades FROM STDIN', lines);
+  }
+  await qr.query('CLOSE stage_grading');
+}
+
 /**
  * Loads traces through a staging table with one set-based insert, inside the caller's
- * transaction. A trace naming a sample the dataset does not have rejects the whole load.
+ * transaction. A trace naming a sample the dataset does not have rejects the whole load. Traces
+ * are graded on the way in; ROLLOUT traces whose producer names a checkpoint add to that
+ * checkpoint's pass rates (set-based, in the same statement).
  */
 export async function importTraceRows(
   qr: QueryRunner,
@@ -120,15 +166,22 @@ export async function importTraceRows(
       },
     );
   }
+  await gradeStagedTraces(qr, client, datasetId);
   const [{ inserted, staged }] = (await qr.query(
     `WITH ins AS (
        INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
                            grader_version, producer, token_count, metadata)
-       SELECT s.id, t.external_id, t.kind, t.text, t.final_answer, t.correct, t.reward,
-              t.grader_version, t.producer, t.token_count, t.metadata
+       SELECT s.id, t.external_id, t.kind, t.text, coalesce(t.final_answer, g.final_answer),
+              coalesce(t.correct, g.correct), coalesce(t.reward, g.reward),
+              coalesce(t.grader_version, g.grader_version), t.producer, t.token_count, t.metadata
        FROM stage_traces t JOIN samples s ON s.dataset_id = $1 AND s.external_id = t.sample_external_id
+       LEFT JOIN stage_grades g ON g.line = t.line
        ORDER BY t.line
-       ON CONFLICT DO NOTHING RETURNING 1)
+       ON CONFLICT DO NOTHING RETURNING sample_id, kind, producer, correct, grader_version),
+     graded AS (
+       SELECT ins.sample_id, c.id AS checkpoint_id, ins.correct, ins.grader_version
+       FROM ins JOIN checkpoints c ON c.name = ins.producer WHERE ins.kind = 'ROLLOUT'),
+     pass_rates_added AS (${upsertPassRatesSql('graded')})
      SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM stage_traces)::int AS staged`,
     [datasetId],
   )) as { inserted: number; staged: number }[];

@@ -1,0 +1,441 @@
+import type { EntityManager } from 'typeorm';
+import type { RequestContext } from '../../app/context';
+import { fromGlobalId, toGlobalId } from '../../common/ids';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { bridgeByHint, hintFraction } from '../bridge/bridge.hint';
+import { bridgeBySelect } from '../bridge/bridge.select';
+import { bridgedExternalId } from '../bridge/bridge.sql';
+import { ManifestPurpose } from '../manifests/manifest.entity';
+import { applyRoutingSql } from '../routing/routing.apply';
+import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
+import { Run, RunStage, RunStatus } from '../runs/run.entity';
+import { isTerminal } from '../runs/run-status';
+import { Curriculum, CurriculumPhase, CurriculumStatus } from './curriculum.entity';
+import { CurriculumRound } from './curriculum-round.entity';
+import {
+  CRITIQUE_SET_SQL,
+  DATASET_PROMPTS_SQL,
+  REWRITE_SET_SQL,
+  RL_SET_SQL,
+  SFT_SET_SQL,
+  STAGE_PROMPTS_SQL,
+} from './curriculum.manifests';
+import { critiqueStats, movedStats } from './curriculum.stats';
+
+/** What one transition did, for announcing after its commit. */
+interface Step {
+  curriculum: Curriculum;
+  runs: Run[];
+}
+
+/**
+ * The curriculum loop as a state machine. Each call of `step` makes at most one transition
+ * under the curriculum's row lock: it starts the run the next phase needs (and waits for it),
+ * or does a set-based step (routing, in-API bridging) and moves on. A run that fails pauses
+ * the curriculum with the reason; a retry of that run resumes it (RunService.retry).
+ *
+ * Round r: PROBE (student c_r) -> ROUTE -> BRIDGE -> SFT (-> c_r') -> REPROBE (c_r' on the
+ * round's SFT and RL samples) -> RL on what c_r' partly solves (-> c_{r+1}) -> CRITIQUE of the
+ * prompts RL could not fix -> round r+1 from c_{r+1}; after the last round, EVAL of the base
+ * checkpoint and of every round's checkpoint on the EVAL datasets.
+ */
+export class CurriculumEngine {
+  constructor(private readonly ctx: RequestContext) {}
+
+  /** Advances as far as possible now; returns the curriculum as it then stands. */
+  async advance(curriculumId: number): Promise<Curriculum> {
+    for (let i = 0; i < 16; i++) {
+      if (!(await this.step(curriculumId))) break;
+    }
+    return this.ctx.ds.getRepository(Curriculum).findOneByOrFail({ id: curriculumId });
+  }
+
+  /** One transition; false when the curriculum waits (a run is live, it is paused or done). */
+  async step(curriculumId: number): Promise<boolean> {
+    const done = await this.ctx.ds.transaction(async (m): Promise<Step | null> => {
+      const locked = await m.query<unknown[]>(
+        'SELECT id FROM curricula WHERE id = $1 FOR UPDATE SKIP LOCKED',
+        [curriculumId],
+      );
+      if (locked.length === 0) return null; // another process is advancing it
+      const c = await m.getRepository(Curriculum).findOneByOrFail({ id: curriculumId });
+      if (c.status !== CurriculumStatus.ACTIVE) return null;
+      const run = c.currentRunId
+        ? await m.getRepository(Run).findOneByOrFail({ id: c.currentRunId })
+        : null;
+      if (run && !isTerminal(run.status)) return null;
+      if (run && run.status !== RunStatus.SUCCEEDED) {
+        c.status = CurriculumStatus.PAUSED;
+        c.pauseReason = `${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}; retry it to resume`;
+        await m.save(c);
+        return { curriculum: c, runs: [] };
+      }
+      const runs: Run[] = [];
+      await this.transition(m, c, run, runs);
+      c.currentRunId = runs.at(-1)?.id ?? null;
+      await m.save(c);
+      return { curriculum: c, runs };
+    });
+    if (!done) return false;
+    for (const run of done.runs) await this.ctx.services.runs.announceCreated(this.ctx, run);
+    await this.ctx.services.announcer.curriculumUpdated(curriculumId);
+    return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
+  }
+
+  private async transition(m: EntityManager, c: Curriculum, run: Run | null, runs: Run[]) {
+    const round = c.currentRound;
+    switch (c.phase) {
+      case CurriculumPhase.PENDING:
+        return this.beginRound(m, c, 1, c.baseCheckpointId, runs);
+      case CurriculumPhase.PROBE:
+        await this.route(m, c);
+        return this.bridge(m, c, runs);
+      case CurriculumPhase.ROUTE:
+        return this.bridge(m, c, runs);
+      case CurriculumPhase.BRIDGE:
+        if (run) await this.patchStats(m, c.id, round, { bridge: bridgeRunStats(run) });
+        return this.startSft(m, c, runs);
+      case CurriculumPhase.SFT:
+        await this.patchRound(m, c.id, round, { sftCheckpointId: run!.outputCheckpointId });
+        return this.startReprobe(m, c, runs);
+      case CurriculumPhase.REPROBE:
+        return this.startRl(m, c, runs);
+      case CurriculumPhase.RL:
+        await this.patchRound(m, c.id, round, { endCheckpointId: run!.outputCheckpointId });
+        return this.startCritique(m, c, run!, runs);
+      case CurriculumPhase.CRITIQUE:
+        if (run) await this.patchStats(m, c.id, round, { critiques: await critiqueStats(m, run) });
+        return this.endRound(m, c, runs);
+      case CurriculumPhase.EVAL:
+        if (run) await this.recordEval(m, c, run);
+        return this.nextEval(m, c, runs);
+      case CurriculumPhase.DONE:
+        return;
+    }
+  }
+
+  private async beginRound(
+    m: EntityManager,
+    c: Curriculum,
+    round: number,
+    checkpointId: number,
+    runs: Run[],
+  ) {
+    await m.getRepository(CurriculumRound).save({
+      curriculumId: c.id,
+      round,
+      startCheckpointId: checkpointId,
+      stats: {},
+    });
+    c.currentRound = round;
+    c.phase = CurriculumPhase.PROBE;
+    const policy = await this.policy(m, c);
+    await this.startRun(m, c, runs, {
+      stage: RunStage.PROBE,
+      checkpointId,
+      config: { k: policy.k, temperature: policy.temperature },
+      items: [DATASET_PROMPTS_SQL, [c.id, round, 'TRAIN']],
+    });
+  }
+
+  /** ROUTE: the round's assignments from the start checkpoint's pass rates (set-based). */
+  private async route(m: EntityManager, c: Curriculum) {
+    c.phase = CurriculumPhase.ROUTE;
+    const r = await this.round(m, c.id, c.currentRound);
+    const policy = await this.policy(m, c);
+    const checkpoint = await m
+      .getRepository(Checkpoint)
+      .findOneByOrFail({ id: r.startCheckpointId });
+    const datasetIds = (
+      await m.query<{ dataset_id: number }[]>(
+        `SELECT dataset_id FROM curriculum_datasets WHERE curriculum_id = $1 AND role = 'TRAIN'`,
+        [c.id],
+      )
+    ).map((d) => d.dataset_id);
+    const applied = await applyRoutingSql(m, c.id, c.currentRound, {
+      policy,
+      checkpointId: checkpoint.id,
+      checkpointName: checkpoint.name,
+      datasetIds,
+    });
+    await this.patchStats(m, c.id, c.currentRound, {
+      samplesPerStage: Object.fromEntries(applied.counts.map((x) => [x.stage, x.count])),
+      unrouted: applied.unrouted,
+      ...(await movedStats(m, c.id, c.currentRound)),
+    });
+  }
+
+  /** BRIDGE: in-API (select, hint, none) then SFT at once; rewrite starts a BRIDGE run. */
+  private async bridge(m: EntityManager, c: Curriculum, runs: Run[]) {
+    c.phase = CurriculumPhase.BRIDGE;
+    const round = c.currentRound;
+    const policy = await this.policy(m, c);
+    const r = await this.round(m, c.id, round);
+    if (policy.bridgeStrategy === BridgeStrategy.REWRITE) {
+      await this.startRun(m, c, runs, {
+        stage: RunStage.BRIDGE,
+        checkpointId: null,
+        config: policy.bridgeOptions.teacher ? { ...policy.bridgeOptions.teacher } : {},
+        items: [REWRITE_SET_SQL, [c.id, round]],
+      });
+      if (runs.length > 0) return;
+    } else if (policy.bridgeStrategy === BridgeStrategy.SELECT) {
+      const student = await m
+        .getRepository(Checkpoint)
+        .findOneByOrFail({ id: r.startCheckpointId });
+      const outcome = await bridgeBySelect(m, c.id, round, student);
+      await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
+    } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
+      const fraction = hintFraction(policy, round, c.rounds);
+      const outcome = await bridgeByHint(m, c.id, round, fraction);
+      await this.patchStats(m, c.id, round, { bridge: { strategy: 'HINT', fraction, ...outcome } });
+    }
+    await this.startSft(m, c, runs);
+  }
+
+  /** SFT on bridged traces + replay + last round's verified critique data. */
+  private async startSft(m: EntityManager, c: Curriculum, runs: Run[]) {
+    c.phase = CurriculumPhase.SFT;
+    const round = c.currentRound;
+    const policy = await this.policy(m, c);
+    const r = await this.round(m, c.id, round);
+    const bridgeRun = await m.getRepository(Run).findOne({
+      where: { curriculumId: c.id, round, stage: RunStage.BRIDGE, status: RunStatus.SUCCEEDED },
+      order: { id: 'DESC' },
+    });
+    const started = await this.startRun(m, c, runs, {
+      stage: RunStage.SFT,
+      checkpointId: r.startCheckpointId,
+      config: {},
+      items: [
+        SFT_SET_SQL,
+        [
+          c.id,
+          round,
+          bridgedExternalId(c.id, round),
+          bridgeRun?.id ?? null,
+          policy.bridgeStrategy === BridgeStrategy.NONE,
+        ],
+      ],
+    });
+    if (!started) {
+      // Nothing to learn by SFT this round: RL starts from the round's checkpoint.
+      await this.patchRound(m, c.id, round, { sftCheckpointId: r.startCheckpointId });
+      await this.startRl(m, c, runs);
+    }
+  }
+
+  /** REPROBE: the post-SFT checkpoint on the round's SFT and RL samples. */
+  private async startReprobe(m: EntityManager, c: Curriculum, runs: Run[]) {
+    c.phase = CurriculumPhase.REPROBE;
+    const r = await this.round(m, c.id, c.currentRound);
+    const policy = await this.policy(m, c);
+    const started = await this.startRun(m, c, runs, {
+      stage: RunStage.PROBE,
+      checkpointId: r.sftCheckpointId!,
+      config: { k: policy.k, temperature: policy.temperature },
+      items: [STAGE_PROMPTS_SQL, [c.id, c.currentRound, ['SFT', 'RL']]],
+    });
+    if (!started) await this.startRl(m, c, runs);
+  }
+
+  /** RL on what the post-SFT checkpoint partly solves. */
+  private async startRl(m: EntityManager, c: Curriculum, runs: Run[]) {
+    c.phase = CurriculumPhase.RL;
+    const r = await this.round(m, c.id, c.currentRound);
+    const policy = await this.policy(m, c);
+    const started = await this.startRun(m, c, runs, {
+      stage: RunStage.RL,
+      checkpointId: r.sftCheckpointId!,
+      config: {},
+      items: [
+        RL_SET_SQL,
+        [
+          c.id,
+          c.currentRound,
+          r.sftCheckpointId,
+          policy.tauLow,
+          policy.tauHigh,
+          policy.minAttempts,
+        ],
+      ],
+    });
+    if (!started) {
+      await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
+      await this.endRound(m, c, runs);
+    }
+  }
+
+  /** CRITIQUE of the prompts whose whole group scored zero in the RL run. */
+  private async startCritique(m: EntityManager, c: Curriculum, rl: Run, runs: Run[]) {
+    c.phase = CurriculumPhase.CRITIQUE;
+    const harvested = await harvestedSamples(m, rl.id);
+    const started =
+      harvested.length > 0 &&
+      (await this.startRun(m, c, runs, {
+        stage: RunStage.CRITIQUE,
+        checkpointId: null,
+        config: {},
+        items: [CRITIQUE_SET_SQL, [c.id, c.currentRound, rl.id, harvested]],
+      }));
+    if (!started) {
+      await this.patchStats(m, c.id, c.currentRound, {
+        critiques: { harvested: harvested.length, written: 0, verified: 0 },
+      });
+      await this.endRound(m, c, runs);
+    }
+  }
+
+  private async endRound(m: EntityManager, c: Curriculum, runs: Run[]) {
+    const r = await this.round(m, c.id, c.currentRound);
+    if (c.currentRound < c.rounds) {
+      return this.beginRound(m, c, c.currentRound + 1, r.endCheckpointId!, runs);
+    }
+    c.phase = CurriculumPhase.EVAL;
+    await this.nextEval(m, c, runs);
+  }
+
+  /** EVAL, one run per checkpoint: the base (round 0) and each round's end checkpoint. */
+  private async nextEval(m: EntityManager, c: Curriculum, runs: Run[]) {
+    c.phase = CurriculumPhase.EVAL;
+    const rounds = await m.getRepository(CurriculumRound).find({
+      where: { curriculumId: c.id },
+      order: { round: 'ASC' },
+    });
+    const base = rounds[0];
+    const todo: { round: number; checkpointId: number }[] = [];
+    if (base && base.stats.baseEvalAccuracy === undefined) {
+      todo.push({ round: 0, checkpointId: c.baseCheckpointId });
+    }
+    for (const r of rounds) {
+      if (r.endCheckpointId && r.stats.evalAccuracy === undefined) {
+        todo.push({ round: r.round, checkpointId: r.endCheckpointId });
+      }
+    }
+    for (const next of todo) {
+      const started = await this.startRun(m, c, runs, {
+        stage: RunStage.EVAL,
+        checkpointId: next.checkpointId,
+        config: {},
+        items: [DATASET_PROMPTS_SQL, [c.id, next.round, 'EVAL']],
+        round: next.round,
+      });
+      if (started) return;
+      await this.recordAccuracy(m, c, next.round, null);
+    }
+    c.phase = CurriculumPhase.DONE;
+    c.status = CurriculumStatus.SUCCEEDED;
+  }
+
+  private async recordEval(m: EntityManager, c: Curriculum, run: Run) {
+    const accuracy = run.metrics['eval/accuracy'];
+    await this.recordAccuracy(m, c, run.round ?? 0, typeof accuracy === 'number' ? accuracy : null);
+  }
+
+  private async recordAccuracy(m: EntityManager, c: Curriculum, round: number, acc: number | null) {
+    if (round === 0) {
+      const all = await m.getRepository(CurriculumRound).findBy({ curriculumId: c.id });
+      for (const r of all) await this.patchStats(m, c.id, r.round, { baseEvalAccuracy: acc });
+    } else {
+      await this.patchStats(m, c.id, round, { evalAccuracy: acc });
+    }
+  }
+
+  /**
+   * Freezes the items and starts a run of the curriculum; false (and no run) when the
+   * selection is empty, so the caller can skip the step.
+   */
+  private async startRun(
+    m: EntityManager,
+    c: Curriculum,
+    runs: Run[],
+    spec: {
+      stage: RunStage;
+      checkpointId: number | null;
+      config: Record<string, unknown>;
+      items: [string, unknown[]];
+      round?: number;
+    },
+  ): Promise<boolean> {
+    const manifest = await this.ctx.services.manifests.freezeFromSql(
+      m,
+      ManifestPurpose[spec.stage],
+      spec.items[0],
+      spec.items[1],
+      { allowEmpty: true },
+    );
+    if (manifest.itemCount === 0) return false;
+    const run = await this.ctx.services.runs.createIn(m, {
+      stage: spec.stage,
+      config: { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config },
+      inputCheckpointId: spec.checkpointId,
+      manifestId: manifest.id,
+      launcher: c.launcher,
+      curriculumId: c.id,
+      round: spec.round ?? c.currentRound,
+    });
+    runs.push(run);
+    return true;
+  }
+
+  private policy(m: EntityManager, c: Curriculum): Promise<RoutingPolicy> {
+    return m.getRepository(RoutingPolicy).findOneByOrFail({ id: c.policyId });
+  }
+
+  private round(m: EntityManager, curriculumId: number, round: number) {
+    return m.getRepository(CurriculumRound).findOneByOrFail({ curriculumId, round });
+  }
+
+  private async patchRound(
+    m: EntityManager,
+    curriculumId: number,
+    round: number,
+    fields: Pick<Partial<CurriculumRound>, 'sftCheckpointId' | 'endCheckpointId'>,
+  ) {
+    await m.getRepository(CurriculumRound).update({ curriculumId, round }, fields);
+  }
+
+  /** Merges figures into a round's stats (jsonb ||, one statement). */
+  private async patchStats(
+    m: EntityManager,
+    curriculumId: number,
+    round: number,
+    stats: Record<string, unknown>,
+  ) {
+    await m.query(
+      `UPDATE curriculum_rounds SET stats = stats || $3::jsonb, updated_at = now()
+       WHERE curriculum_id = $1 AND round = $2`,
+      [curriculumId, round, JSON.stringify(stats)],
+    );
+  }
+}
+
+/** The samples an RL run harvested (its last `harvested_prompts` artifact), as row ids. */
+async function harvestedSamples(m: EntityManager, runId: number): Promise<string[]> {
+  const rows = await m.query<{ payload: { samples?: { sampleId?: string }[] } }[]>(
+    `SELECT payload FROM run_events WHERE run_id = $1 AND type = 'ARTIFACT'
+       AND payload->>'kind' = 'harvested_prompts' ORDER BY seq DESC LIMIT 1`,
+    [runId],
+  );
+  const samples = rows[0]?.payload.samples ?? [];
+  return samples.flatMap((s) => {
+    if (!s.sampleId) return [];
+    try {
+      const id = fromGlobalId(s.sampleId);
+      return id.type === 'Sample' ? [id.id] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function bridgeRunStats(run: Run): Record<string, unknown> {
+  const metric = (name: string) => run.metrics[`bridge/${name}`] ?? null;
+  return {
+    strategy: 'REWRITE',
+    rewritten: metric('rewritten'),
+    verified: metric('verified'),
+    rejected: metric('rejected'),
+    teacherFailures: metric('teacher_failures'),
+  };
+}

@@ -1,0 +1,51 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { ArrayMaxSize, ArrayMinSize, IsOptional, Matches, Max, Min } from 'class-validator';
+import { LauncherKind } from '../runs/run.inputs';
+
+@InputType({ description: 'A multi-round curriculum: what it trains on, from where, how.' })
+export class CreateCurriculumInput {
+  @Field()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
+    message: 'name must be 1-128 letters, digits, dots, dashes or underscores',
+  })
+  name!: string;
+
+  @Field(() => [ID], { description: 'TRAIN datasets: probed, routed and trained on.' })
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  datasetIds!: string[];
+
+  @Field(() => [ID], {
+    nullable: true,
+    description: 'EVAL datasets: the held-out benchmark, evaluated at the end.',
+  })
+  @IsOptional()
+  @ArrayMaxSize(100)
+  evalDatasetIds?: string[] | null;
+
+  @Field(() => ID)
+  baseCheckpointId!: string;
+
+  @Field(() => ID)
+  policyId!: string;
+
+  @Field(() => Int, { defaultValue: 2 })
+  @Min(1)
+  @Max(100)
+  rounds: number = 2;
+
+  @Field(() => LauncherKind, { defaultValue: LauncherKind.LOCAL })
+  launcher: LauncherKind = LauncherKind.LOCAL;
+
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description:
+      'Config per stage for its runs, e.g. {"SFT": {"steps": 300}, "RL": {"steps": 60}}; validated like startRun. PROBE k and temperature come from the policy.',
+  })
+  @IsOptional()
+  stageConfigs?: Record<string, Record<string, unknown>> | null;
+
+  @Field({ defaultValue: true, description: 'Advance on its own as each step ends.' })
+  autoAdvance: boolean = true;
+}

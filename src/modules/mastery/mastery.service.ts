@@ -1,0 +1,55 @@
+import type { RequestContext } from '../../app/context';
+import { badInput } from '../../common/errors';
+import { loadNode } from '../../common/load-node';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Dataset } from '../datasets/dataset.entity';
+import type { PassRateHistogram } from './mastery.types';
+
+/** Mastery: what a checkpoint has probed and how its pass rates spread, set-based. */
+export class MasteryService {
+  async histogram(
+    ctx: RequestContext,
+    checkpointId: string,
+    datasetId: string | null | undefined,
+    bins: number,
+  ): Promise<PassRateHistogram> {
+    if (!Number.isInteger(bins) || bins < 1 || bins > 100) {
+      throw badInput(`bins must be an integer from 1 to 100 (got ${bins})`);
+    }
+    const checkpoint = await loadNode(ctx, Checkpoint, checkpointId);
+    const dataset = datasetId ? await loadNode(ctx, Dataset, datasetId) : null;
+    const rows = await ctx.ds.query<
+      {
+        bin: number;
+        n: number;
+        attempts: number;
+        rate_sum: number;
+        never: number;
+        always: number;
+      }[]
+    >(
+      `SELECT least(width_bucket(pr.rate, 0, 1, $3), $3) AS bin, count(*)::int AS n,
+              sum(pr.attempts)::int AS attempts, sum(pr.rate)::float8 AS rate_sum,
+              count(*) FILTER (WHERE pr.successes = 0)::int AS never,
+              count(*) FILTER (WHERE pr.successes = pr.attempts)::int AS always
+       FROM pass_rates pr JOIN samples s ON s.id = pr.sample_id
+       WHERE pr.checkpoint_id = $1 AND ($2::int IS NULL OR s.dataset_id = $2)
+       GROUP BY 1`,
+      [checkpoint.id, dataset?.id ?? null, bins],
+    );
+    const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
+    const probedSamples = sum((r) => r.n);
+    return {
+      probedSamples,
+      attempts: sum((r) => r.attempts),
+      meanRate: probedSamples ? sum((r) => r.rate_sum) / probedSamples : null,
+      never: sum((r) => r.never),
+      always: sum((r) => r.always),
+      bins: Array.from({ length: bins }, (_, i) => ({
+        lo: i / bins,
+        hi: (i + 1) / bins,
+        count: rows.find((r) => Number(r.bin) === i + 1)?.n ?? 0,
+      })),
+    };
+  }
+}
