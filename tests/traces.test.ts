@@ -296,11 +296,12 @@ describe('traces', () => {
       assert.deepEqual(await ids({ sampleId: s2.id, kind: 'TEACHER' }), []);
     });
 
-    it('filters by correct, true and false, leaving ungraded traces out of both', async () => {
+    it('filters by correct, true and false (imported without a grade: graded on the way in)', async () => {
+      // t1 ("a") and r3 ("d") came without a grade and hold no answer: the grader says wrong.
       assert.deepEqual(await ids({ sampleId: s1.id, correct: true }), ['r1']);
-      assert.deepEqual(await ids({ sampleId: s1.id, correct: false }), ['r2']);
+      assert.deepEqual(await ids({ sampleId: s1.id, correct: false }), ['t1', 'r2']);
       assert.deepEqual(await ids({ sampleId: s2.id, correct: true }), ['b1']);
-      assert.deepEqual(await ids({ sampleId: s2.id, correct: false }), []);
+      assert.deepEqual(await ids({ sampleId: s2.id, correct: false }), ['r3']);
     });
 
     it('filters by runId', async () => {
@@ -389,7 +390,7 @@ describe('traces', () => {
       assert.deepEqual(data.node, {
         all: [{ externalId: 't1' }, { externalId: 'r1' }, { externalId: 'r2' }],
         rollouts: [{ externalId: 'r1' }, { externalId: 'r2' }],
-        wrong: [{ externalId: 'r2' }],
+        wrong: [{ externalId: 't1' }, { externalId: 'r2' }],
         one: [{ externalId: 't1' }],
       });
     });
