@@ -73,7 +73,10 @@ class ProbeConfig(CommonConfig):
 class SFTConfig(CommonConfig):
     """SFT: next-token loss on prompt + trace, full weight on the trace, reduced on the prompt."""
 
-    steps: int = _f(300, "Optimizer steps.", minimum=1, maximum=10_000_000)
+    steps: int = _f(300, "Optimizer steps (with epochs: the most it will take).", minimum=1, maximum=10_000_000)
+    epochs: Optional[float] = _f(None, "Passes over the manifest's items: steps = ceil(epochs x items / batch_size), "
+                                 "at most `steps`. Sizes training to the data (a curriculum's SFT set changes size "
+                                 "every round); null = exactly `steps`.", exclusive_minimum=0.0, maximum=1000.0)
     batch_size: int = _f(32, "Sequences per step.", minimum=1, maximum=65536)
     lr: float = _f(1e-3, "Peak learning rate of AdamW (1e-3 suits the tiny GPT from scratch; ~1e-5 for a "
                    "pretrained Hugging Face model).", exclusive_minimum=0.0, maximum=1.0)

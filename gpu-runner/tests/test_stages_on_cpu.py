@@ -87,6 +87,17 @@ def test_sft_steps_change_the_parameters_and_register_a_checkpoint_with_onnx_on_
     assert [e["payload"]["kind"] for e in client.events if e["type"] == "ARTIFACT"] == ["checkpoint"]
 
 
+def test_sft_epochs_size_the_run_to_the_data_within_steps_on_cpu(tmp_path):
+    # 20 items, batch 8: 2 epochs = ceil(40 / 8) = 5 steps; `steps` stays the ceiling.
+    for config, expected in [({"epochs": 2}, 5), ({"epochs": 50, "steps": 7}, 7), ({"steps": 3}, 3)]:
+        ctx, client = _ctx(tmp_path, "SFT", {"batch_size": 8, "log_every": 1, "warmup_steps": 1,
+                                             "save_onnx": False, **config}, _items(20, True))
+        result = sft.run(ctx)
+        assert ctx.reporter.close(10)
+        assert result.summary["steps"] == expected
+        assert [e["payload"]["step"] for e in client.events if e["type"] == "PROGRESS"][-1] == expected
+
+
 def test_sft_puts_a_trace_hint_in_the_prompt_and_learns_only_the_rest_of_the_trace_on_cpu(tmp_path, monkeypatch):
     items = _items(6, True)
     for it in items[:3]:  # hint-bridged: the first half of the teacher trace goes into the prompt

@@ -9,6 +9,7 @@ Reports train/loss, train/tokens_per_s, train/lr, train/grad_norm every
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 
@@ -49,17 +50,20 @@ def run(ctx: StageContext) -> StageResult:
             cursor += 1
         return batch
 
-    # ---- training loop ----
+    # ---- training loop: `steps`, or as many as `epochs` passes over the data take ----
+    total = cfg.steps
+    if cfg.epochs is not None:
+        total = max(1, min(cfg.steps, math.ceil(cfg.epochs * len(examples) / cfg.batch_size)))
     module = model.module
     module.train()
     opt = make_optimizer(module, cfg.lr, cfg.weight_decay)
-    eta = Eta(cfg.steps)
+    eta = Eta(total)
     t_log, tokens, loss_sum, n_loss, grad_norm = time.monotonic(), 0, 0.0, 0, 0.0
     tokens_total, t_start = 0, time.monotonic()
-    for step in range(1, cfg.steps + 1):
+    for step in range(1, total + 1):
         if ctx.should_stop():
             return StageResult(cancelled=True, summary={"step": step - 1})
-        lr = cosine_lr(step, cfg.steps, cfg.lr, min(cfg.warmup_steps, cfg.steps), cfg.min_lr_ratio)
+        lr = cosine_lr(step, total, cfg.lr, min(cfg.warmup_steps, total), cfg.min_lr_ratio)
         for g in opt.param_groups:
             g["lr"] = lr
         inputs, targets, weights = sft_batch(next_batch(), model.pad_id, cfg.prompt_loss_weight, model.device)
@@ -76,16 +80,16 @@ def run(ctx: StageContext) -> StageResult:
         tokens_total += n_tok
         loss_sum += float(loss.detach())
         n_loss += 1
-        if step % cfg.log_every == 0 or step == cfg.steps:
+        if step % cfg.log_every == 0 or step == total:
             dt = time.monotonic() - t_log
             rep.metric(step, {"train/loss": loss_sum / n_loss, "train/tokens_per_s": tokens / max(dt, 1e-9),
                               "train/lr": lr, "train/grad_norm": grad_norm, "time/step": dt / n_loss})
-            rep.progress(step, cfg.steps, eta(step))
+            rep.progress(step, total, eta(step))
             t_log, tokens, loss_sum, n_loss = time.monotonic(), 0, 0.0, 0
 
     elapsed = time.monotonic() - t_start
-    summary = {"steps": cfg.steps, "tokens": tokens_total, "tokens_per_s": tokens_total / max(elapsed, 1e-9),
+    summary = {"steps": total, "tokens": tokens_total, "tokens_per_s": tokens_total / max(elapsed, 1e-9),
                "seconds": elapsed}
-    summary["checkpoint"] = save_and_register(ctx, cfg.checkpoint_name, cfg.steps, cfg.save_onnx,
+    summary["checkpoint"] = save_and_register(ctx, cfg.checkpoint_name, total, cfg.save_onnx,
                                               {"examples": len(examples), "tokens_per_s": summary["tokens_per_s"]})
     return StageResult(summary=summary)
