@@ -1,37 +1,19 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { startTestServer, type TestServer } from './helpers/test-server';
-
-/** The compiled CLI, beside the compiled tests: <out>/src/cli/keys.js. */
-const KEYS_CLI = path.join(__dirname, '..', 'src', 'cli', 'keys.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { KEYS_CLI, runScript } from './helpers/cli';
 
 describe('keys CLI', () => {
   let t: TestServer;
   let databaseUrl: string;
 
-  const keys = (...args: string[]): Promise<CliResult> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [KEYS_CLI, ...args],
-        {
-          env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' },
-          timeout: 60_000,
-        },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const keys = (...args: string[]) =>
+    runScript(
+      KEYS_CLI,
+      args,
+      { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' },
+      60_000,
+    );
 
   before(async () => {
     t = await startTestServer();

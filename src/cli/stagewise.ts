@@ -3,14 +3,16 @@
  * `stagewise`: the terminal client of the stagewise API. Talks to STAGEWISE_URL (default
  * http://127.0.0.1:4000) with STAGEWISE_API_KEY.
  *
- * Exit codes: 0 success; 1 the API refused the request (runs watch: the run FAILED);
- * 2 runs watch: the run was CANCELLED; 3 usage or connection error (wrong arguments, no server,
- * wrong key, unknown run for watch).
+ * Exit codes: 0 success; 1 the API refused the request (runs watch: the run FAILED; curricula
+ * watch: the curriculum PAUSED); 2 runs / curricula watch: the run or curriculum was CANCELLED;
+ * 3 usage or connection error (wrong arguments, no server, wrong key, unknown id for watch).
  */
 import { ApiClient, ApiError, UsageError } from './api-client';
 import { EXIT } from './commands/shared';
 import { TASK_USAGE, taskCommand } from './commands/task';
 import { RUNS_USAGE, runsCommand } from './commands/runs';
+import { POLICIES_USAGE, policiesCommand } from './commands/policies';
+import { CURRICULA_USAGE, curriculaCommand } from './commands/curricula';
 
 const USAGE = `stagewise — the terminal client of the stagewise API
 
@@ -18,10 +20,24 @@ ${TASK_USAGE}
 
 ${RUNS_USAGE}
 
+${POLICIES_USAGE}
+
+${CURRICULA_USAGE}
+
 Environment: STAGEWISE_URL (default http://127.0.0.1:4000), STAGEWISE_API_KEY (a key with
-WRITE scope to load tasks and start runs; READ is enough for list and watch).
-Exit codes: 0 ok; 1 the API refused the request, or the watched run FAILED; 2 the watched run
-was CANCELLED; 3 usage or connection error (bad arguments, no server, wrong key).`;
+WRITE scope to load tasks, start runs and create policies and curricula; READ is enough for
+list, status, preview and watch).
+Exit codes: 0 ok; 1 the API refused the request (the message and its code are printed), the
+watched run FAILED or the watched curriculum PAUSED; 2 the watched run or curriculum was
+CANCELLED; 3 usage or connection error (bad arguments, no server, wrong key, unknown id for
+watch).`;
+
+const GROUP_USAGE: Record<string, string> = {
+  task: TASK_USAGE,
+  runs: RUNS_USAGE,
+  policies: POLICIES_USAGE,
+  curricula: CURRICULA_USAGE,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [group, ...rest] = argv;
@@ -30,14 +46,16 @@ async function main(argv: string[]): Promise<number> {
     return group ? EXIT.OK : EXIT.USAGE;
   }
   const api = ApiClient.fromEnv();
-  const isWatch = group === 'runs' && ['watch'].includes(rest[0] ?? '');
+  const isWatch = (group === 'runs' || group === 'curricula') && rest[0] === 'watch';
   try {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      console.log(group === 'task' ? TASK_USAGE : RUNS_USAGE);
+    if ((rest.includes('--help') || rest.includes('-h')) && GROUP_USAGE[group]) {
+      console.log(GROUP_USAGE[group]);
       return EXIT.OK;
     }
     if (group === 'task') return await taskCommand(api, rest);
     if (group === 'runs') return await runsCommand(api, rest);
+    if (group === 'policies') return await policiesCommand(api, rest);
+    if (group === 'curricula') return await curriculaCommand(api, rest);
     throw new UsageError(`unknown command ${group}\n\n${USAGE}`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -46,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof ApiError) {
       console.error(`stagewise: ${err.message} [${err.code}]`);
-      // For watch, 1 and 2 are the run's outcome: any error of its own is 3.
+      // For watch, 1 and 2 are the run's or curriculum's outcome: any error of its own is 3.
       const access = err.isAccessProblem || err.code === 'FORBIDDEN' || err.code === 'PROTOCOL';
       return access || isWatch ? EXIT.USAGE : EXIT.FAILED;
     }

@@ -8,15 +8,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { ApiClient, ApiError, UsageError } from '../api-client';
+import { EXIT } from './shared';
 import {
-  EXIT,
-  formatDuration,
-  formatNumber,
   intOption,
   jsonObjectOption,
+  launcherOption,
+  noPositionals,
+  oneId,
   parse,
-  table,
-} from './shared';
+  runSubcommand,
+} from './args';
+import { clock, dateTime, formatDuration, formatNumber, printList, stepProgress } from './output';
+import { fetchAllPages } from './pages';
+import { datasetIdByName } from './datasets';
+import { exitOnCtrlC, followSubscription } from './follow';
 
 export const RUNS_USAGE = `Usage:
   stagewise runs start --stage SFT|PROBE|RL|EVAL --dataset NAME [--config JSON]
@@ -42,12 +47,6 @@ const STATUSES = [
   'FAILED',
   'CANCELLED',
 ];
-const LAUNCHERS: Record<string, string> = {
-  local: 'LOCAL',
-  slurm: 'SLURM',
-  kubernetes: 'KUBERNETES',
-};
-
 const RUN_FIELDS = `id stage status attempt launcher progress metrics error exitCode
   createdAt startedAt finishedAt
   inputCheckpoint { id name } outputCheckpoint { id name }`;
@@ -109,25 +108,21 @@ async function start(api: ApiClient, argv: string[]): Promise<number> {
     },
     RUNS_USAGE,
   );
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  noPositionals(positionals);
   const stage = values.stage?.toUpperCase();
   if (!stage || !STAGES.includes(stage)) {
     throw new UsageError(`--stage must be one of ${STAGES.join(', ')}\n\n${RUNS_USAGE}`);
   }
-  const launcher = LAUNCHERS[String(values.launcher).toLowerCase()];
-  if (!launcher) throw new UsageError(`--launcher must be local, slurm or kubernetes`);
+  const launcher = launcherOption(values.launcher);
   const config = jsonObjectOption(values.config, 'config') ?? {};
   const limit = intOption(values.limit, 'limit', 1);
 
   let selection: Record<string, unknown> | null = null;
   if (values.dataset) {
-    const { dataset } = await api.graphql<{ dataset: { id: string } }>(
-      `query($name: String!) { dataset(name: $name) { id } }`,
-      { name: values.dataset },
-    );
+    const datasetId = await datasetIdByName(api, values.dataset);
     const sft = stage === 'SFT';
     selection = {
-      filter: { datasetIds: [dataset.id] },
+      filter: { datasetIds: [datasetId] },
       traceKinds: sft ? ['TEACHER'] : null,
       traceProducer: sft
         ? (values.producer ?? 'builtin-teacher-explicit')
@@ -160,11 +155,10 @@ async function start(api: ApiClient, argv: string[]): Promise<number> {
 
 async function cancel(api: ApiClient, argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, RUNS_USAGE);
-  if (positionals.length !== 1)
-    throw new UsageError(`runs cancel takes one run id\n\n${RUNS_USAGE}`);
+  const id = oneId(positionals, 'runs cancel', 'run', RUNS_USAGE);
   const { cancelRun } = await api.graphql<{ cancelRun: RunInfo }>(
     `mutation($id: ID!) { cancelRun(id: $id) { ${RUN_FIELDS} } }`,
-    { id: positionals[0] },
+    { id },
   );
   console.log(`Run ${cancelRun.id}: ${cancelRun.status}`);
   return EXIT.OK;
@@ -176,14 +170,13 @@ async function retry(api: ApiClient, argv: string[]): Promise<number> {
     { watch: { type: 'boolean', default: false }, logs: { type: 'boolean', default: false } },
     RUNS_USAGE,
   );
-  if (positionals.length !== 1)
-    throw new UsageError(`runs retry takes one run id\n\n${RUNS_USAGE}`);
+  const id = oneId(positionals, 'runs retry', 'run', RUNS_USAGE);
   const { retryRun } = await api.graphql<{ retryRun: RunInfo }>(
     `mutation($id: ID!) { retryRun(id: $id) { ${RUN_FIELDS} } }`,
-    { id: positionals[0] },
+    { id },
   );
   console.error(
-    `Retrying ${positionals[0]} as run ${retryRun.id} (attempt ${retryRun.attempt}, ${retryRun.status})`,
+    `Retrying ${id} as run ${retryRun.id} (attempt ${retryRun.attempt}, ${retryRun.status})`,
   );
   console.log(retryRun.id);
   if (values.watch) return new RunWatcher(api, retryRun.id, { logs: values.logs }).watch();
@@ -223,52 +216,36 @@ async function list(api: ApiClient, argv: string[]): Promise<number> {
     },
     RUNS_USAGE,
   );
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  noPositionals(positionals);
   const status = listCsv(values.status, STATUSES, 'status');
   const stage = listCsv(values.stage, STAGES, 'stage');
   if (stage && stage.length > 1) throw new UsageError('--stage takes one stage');
   const filter = { ...(status ? { status } : {}), ...(stage ? { stage: stage[0] } : {}) };
-  const runs: RunInfo[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page: {
-      runs: { nodes: RunInfo[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-    } = await api.graphql(
-      `query($filter: RunFilter, $after: String) {
-          runs(first: 100, filter: $filter, after: $after) {
-            nodes { ${RUN_FIELDS} } pageInfo { hasNextPage endCursor }
-          }
-        }`,
-      { filter, after },
-    );
-    runs.push(...page.runs.nodes);
-    if (!page.runs.pageInfo.hasNextPage) break;
-    after = page.runs.pageInfo.endCursor;
-  }
-  if (values.json) {
-    console.log(JSON.stringify(runs));
-    return EXIT.OK;
-  }
-  if (!runs.length) {
-    console.log('No runs.');
-    return EXIT.OK;
-  }
-  console.log(
-    table(
-      ['ID', 'STAGE', 'STATUS', 'ATTEMPT', 'STEP', 'TIME', 'CREATED', 'OUTPUT / ERROR'],
-      runs.map((r) => [
-        r.id,
-        r.stage,
-        r.status,
-        String(r.attempt),
-        stepOf(r),
-        durationOf(r),
-        r.createdAt.replace('T', ' ').slice(0, 19),
-        r.outputCheckpoint?.name ?? (r.error ? r.error.split('\n')[0].slice(0, 60) : ''),
-      ]),
-    ),
+  const runs = await fetchAllPages<RunInfo>(
+    api,
+    'runs',
+    `query($filter: RunFilter, $after: String) {
+      runs(first: 100, filter: $filter, after: $after) {
+        nodes { ${RUN_FIELDS} } pageInfo { hasNextPage endCursor }
+      }
+    }`,
+    { filter },
   );
-  return EXIT.OK;
+  return printList(runs, {
+    json: values.json,
+    empty: 'No runs.',
+    headers: ['ID', 'STAGE', 'STATUS', 'ATTEMPT', 'STEP', 'TIME', 'CREATED', 'OUTPUT / ERROR'],
+    row: (r) => [
+      r.id,
+      r.stage,
+      r.status,
+      String(r.attempt),
+      stepOf(r),
+      durationOf(r),
+      dateTime(r.createdAt),
+      r.outputCheckpoint?.name ?? (r.error ? r.error.split('\n')[0].slice(0, 60) : ''),
+    ],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,8 +272,6 @@ function metricSummary(metrics: Record<string, unknown>, max = 3): string {
   return ordered.map((k) => `${k}=${formatNumber(metrics[k])}`).join(' ');
 }
 
-const clock = (iso?: string) => (iso ? new Date(iso) : new Date()).toISOString().slice(11, 19);
-
 interface Display {
   line(text: string): void;
   progress(step: number, total: number, etaSeconds: number | undefined, metrics: string): void;
@@ -318,10 +293,7 @@ class PlainDisplay implements Display {
     if (this.lastStep >= 0 && step < total && now - this.lastPrinted < 2000) return;
     this.lastPrinted = now;
     this.lastStep = step;
-    const pct = total ? Math.floor((100 * step) / total) : 0;
-    const eta =
-      etaSeconds !== undefined && step < total ? ` eta ${formatDuration(etaSeconds)}` : '';
-    this.line(`[${clock()}] step ${step}/${total} (${pct}%)${eta}${metrics ? ` ${metrics}` : ''}`);
+    this.line(`[${clock()}] ${stepProgress(step, total, etaSeconds, metrics)}`);
   }
 
   stop(): void {}
@@ -411,14 +383,11 @@ export class RunWatcher {
     this.display.line(
       `Watching ${run.stage} run ${run.id} (attempt ${run.attempt}, launcher ${run.launcher}${from}): ${run.status}`,
     );
-    const onSigint = () => {
-      this.display.stop();
-      process.stderr.write(
-        `\nStopped watching; run ${this.runId} goes on (stagewise runs cancel ${this.runId} stops it).\n`,
-      );
-      process.exit(130);
-    };
-    process.once('SIGINT', onSigint);
+    const stopExitOnCtrlC = exitOnCtrlC(
+      `run ${this.runId}`,
+      `stagewise runs cancel ${this.runId}`,
+      () => this.display.stop(),
+    );
     try {
       if (this.options.poll) await this.poll();
       else await this.follow();
@@ -432,7 +401,7 @@ export class RunWatcher {
       this.finish(final);
       return exitCodeFor(final.status);
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      stopExitOnCtrlC();
       this.display.stop();
       await this.api.close();
     }
@@ -484,51 +453,20 @@ export class RunWatcher {
   }
 
   /** The subscription, resumed from lastSeq after each drop; polling when it is not served. */
-  private async follow(): Promise<void> {
-    let lostSince: number | undefined;
-    let failuresWithoutEvents = 0;
-    let delay = 500;
-    for (;;) {
-      const seqBefore = this.lastSeq;
-      try {
-        await this.subscribeOnce();
-        return;
-      } catch (err) {
-        if (!(err instanceof ApiError)) throw err;
-        const gotEvents = this.lastSeq > seqBefore;
-        if (err.code === 'BAD_USER_INPUT' && /runEvents|Subscription/.test(err.message)) {
-          this.display.line(`(runEvents subscription not available: ${err.message}; polling)`);
-          return this.poll();
-        }
-        if (err.code !== 'CONNECTION') throw err;
-        await this.api.close();
-        if (gotEvents) {
-          lostSince = undefined;
-          failuresWithoutEvents = 0;
-          delay = 500;
-        }
-        lostSince ??= Date.now();
-        failuresWithoutEvents += 1;
-        // The API answers over HTTP but the WebSocket keeps failing: poll instead.
-        if (failuresWithoutEvents >= 3 && (await this.httpReachable())) {
-          this.display.line(
-            `(subscription unavailable: ${err.message}; polling run.events instead)`,
-          );
-          return this.poll();
-        }
-        if (Date.now() - lostSince > this.reconnectMs) {
-          throw new ApiError(
-            `${err.message}; gave up after ${Math.round(this.reconnectMs / 1000)}s`,
-            'CONNECTION',
-          );
-        }
-        this.display.line(
-          `[${clock()}] connection lost (${err.message}); resuming after seq ${this.lastSeq}`,
-        );
-        await sleep(delay);
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+  private follow(): Promise<void> {
+    return followSubscription({
+      api: this.api,
+      reconnectMs: this.reconnectMs,
+      notServed: /runEvents|Subscription/,
+      subscription: 'runEvents subscription',
+      pollTarget: 'run.events',
+      resumeNote: () => `resuming after seq ${this.lastSeq}`,
+      subscribeOnce: () => this.subscribeOnce(),
+      received: () => this.lastSeq,
+      httpAnswers: () => this.httpReachable(),
+      poll: () => this.poll(),
+      line: (text) => this.display.line(text),
+    });
   }
 
   private async httpReachable(): Promise<boolean> {
@@ -627,9 +565,7 @@ async function watch(api: ApiClient, argv: string[]): Promise<number> {
     },
     RUNS_USAGE,
   );
-  if (positionals.length !== 1)
-    throw new UsageError(`runs watch takes one run id\n\n${RUNS_USAGE}`);
-  return new RunWatcher(api, positionals[0], {
+  return new RunWatcher(api, oneId(positionals, 'runs watch', 'run', RUNS_USAGE), {
     logs: values.logs,
     plain: values.plain,
     poll: values.poll,
@@ -638,19 +574,5 @@ async function watch(api: ApiClient, argv: string[]): Promise<number> {
 }
 
 export async function runsCommand(api: ApiClient, argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'start':
-      return start(api, rest);
-    case 'list':
-      return list(api, rest);
-    case 'watch':
-      return watch(api, rest);
-    case 'cancel':
-      return cancel(api, rest);
-    case 'retry':
-      return retry(api, rest);
-    default:
-      throw new UsageError(RUNS_USAGE);
-  }
+  return runSubcommand(api, argv, { start, list, watch, cancel, retry }, RUNS_USAGE);
 }

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, ApiError, UsageError } from '../api-client';
-import { EXIT, formatDuration, intOption, parse, runnerDir, runnerPython } from './shared';
+import { EXIT, runnerDir, runnerPython } from './shared';
+import { intOption, noPositionals, parse, runSubcommand } from './args';
+import { formatDuration } from './output';
 
 export const TASK_USAGE = `Usage:
   stagewise task load --dataset NAME [--n 1000] [--seed 0] [--split train|eval] [--levels 1,2,3]
@@ -124,8 +126,7 @@ async function load(api: ApiClient, argv: string[]): Promise<number> {
     },
     TASK_USAGE,
   );
-  if (positionals.length)
-    throw new UsageError(`unexpected argument ${positionals[0]}\n\n${TASK_USAGE}`);
+  noPositionals(positionals, TASK_USAGE);
   if (!values.dataset) throw new UsageError(`--dataset is required\n\n${TASK_USAGE}`);
   const n = intOption(values.n, 'n', 1)!;
   const seed = intOption(values.seed, 'seed', 0)!;
@@ -153,7 +154,5 @@ async function load(api: ApiClient, argv: string[]): Promise<number> {
 }
 
 export async function taskCommand(api: ApiClient, argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'load') return load(api, rest);
-  throw new UsageError(TASK_USAGE);
+  return runSubcommand(api, argv, { load }, TASK_USAGE);
 }

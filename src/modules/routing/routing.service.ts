@@ -31,7 +31,7 @@ const CURRENT_SQL = (c: string, r: string) =>
 export class RoutingService {
   listPolicies(ctx: RequestContext, name: string | undefined, page: PageArgs) {
     const q = ctx.ds.getRepository(RoutingPolicy).createQueryBuilder('p');
-    if (name !== undefined) q.andWhere('p.name = :name', { name });
+    if (name != null) q.andWhere('p.name = :name', { name });
     return keysetPage(ctx.cursors, q, page);
   }
 
