@@ -18,61 +18,9 @@ N=${DEMO_N:-1000}
 PROBE_LIMIT=${DEMO_PROBE_LIMIT:-200}
 SFT_STEPS=${DEMO_SFT_STEPS:-200}
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-
-if [ "${STAGEWISE_DEMO_SKIP_BUILD:-}" != 1 ]; then
-  # The runner needs Debian's PyTorch; installed once, idempotently (as the tests do).
-  bash scripts/setup-system.sh
-  [ -d node_modules ] || npm ci --no-audit --no-fund
-  say "Building"
-  npx tsc -p .
-fi
-
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-mkdir -p "$DEMO_DIR"
-unset DATABASE_URL REDIS_URL
-export STAGEWISE_DATA_DIR="$DEMO_DIR"
-export EMBEDDED_PG_PORT=$(free_port)
-export PORT=$(free_port)
-export RUNS_DIR="$DEMO_DIR/runs"
-export BOOTSTRAP_ADMIN_KEY=false
-export LOG_LEVEL=${LOG_LEVEL:-warn}
-
-# The key first: keys.js opens the same embedded database (same STAGEWISE_DATA_DIR and port),
-# migrates it, and stops it again before the server takes it over.
-say "Creating an ADMIN key in $DEMO_DIR"
-KEY_JSON=$(node "$DIST/src/cli/keys.js" create --name "demo-$(date +%s)" --scopes ADMIN --json)
-export STAGEWISE_API_KEY=$(node -e 'console.log(JSON.parse(process.argv[1]).key)' "$KEY_JSON")
-export STAGEWISE_URL="http://127.0.0.1:$PORT"
-
-say "Starting the API on $STAGEWISE_URL (log: $DEMO_DIR/server.log)"
-node "$DIST/src/main.js" >"$DEMO_DIR/server.log" 2>&1 &
-SERVER_PID=$!
-stop_server() {
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "Stopping the API (pid $SERVER_PID)"
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-}
-trap stop_server EXIT
-trap 'exit 130' INT TERM
-
-sw() { node "$DIST/src/cli/stagewise.js" "$@"; }
-
-for _ in $(seq 1 240); do
-  if sw runs list --json >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "The API did not start:" >&2
-    cat "$DEMO_DIR/server.log" >&2
-    exit 3
-  fi
-  sleep 0.5
-done
-sw runs list --json >/dev/null
+KEY_PREFIX=demo
+# shellcheck source=scripts/demo-server.sh
+source scripts/demo-server.sh
 
 say "stagewise task load --dataset demo-arith --n $N"
 sw task load --dataset demo-arith --n "$N" --seed 0 --split train

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# `npm run curriculum`: a 2-round SFT-then-RL curriculum of the tiny model on the built-in task,
+# self-contained. Builds, starts the API in the background on the embedded PostgreSQL (its own
+# data under .stagewise/curriculum, kept between invocations, free ports), makes an ADMIN key,
+# then:
+#   1. loads the built-in task into a TRAIN dataset curriculum-train (400 problems, seed 0), an
+#      EVAL dataset curriculum-eval (300 problems, seed 1, the eval split) and the base
+#      checkpoint's own TRAIN dataset curriculum-base (3,000 problems, seed 2), unless loaded;
+#   2. the base checkpoint: the tiny model trained from scratch by SFT on curriculum-base's
+#      explicit teacher traces (problems the curriculum does not train on, so the base is not a
+#      memoriser of them), its id kept in .stagewise/curriculum/base-checkpoint. Trained
+#      only when that file is missing (or names a checkpoint that is gone), and timed apart;
+#      `npm run curriculum:base` (this script with the argument `base`) retrains it and stops;
+#   3. a routing policy (k 8, temperature 1, minAttempts 8, bridge SELECT; reused when one with
+#      these knobs exists) and a 2-round curriculum with stage configs sized for a 2-core CPU;
+#   4. `stagewise curricula watch` to its end, then `stagewise curricula status` (the per-round
+#      table) and the curriculum's wall time.
+# Stops the server at the end (also on failure or Ctrl-C). Exits with the watch's code: 0 the
+# curriculum SUCCEEDED, 1 PAUSED (a run failed or a step could not be done: the reason is
+# printed; the server log is .stagewise/curriculum/server.log), 2 CANCELLED, 3 usage/connection.
+#
+# Knobs (environment):
+#   CURRICULUM_N (TRAIN problems, 400), CURRICULUM_EVAL_N (EVAL problems, 300),
+#   CURRICULUM_BASE_N (the base checkpoint's problems, 3000),
+#   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~3-4 minutes on an idle
+#   2-core CPU at ~4,100 tokens a step),
+#   CURRICULUM_ROUNDS (2), CURRICULUM_SFT_EPOCHS (4 passes over the round's SFT set, at most
+#   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (3e-4),
+#   CURRICULUM_RL_STEPS (40), CURRICULUM_MAX_NEW_TOKENS (72: the longest explicit trace of a
+#   5-operation problem is ~70 characters), CURRICULUM_STAGE_CONFIGS (a JSON object that
+#   replaces the stage configs below), STAGEWISE_CURRICULUM_DIR (.stagewise/curriculum), and as
+#   for the demo STAGEWISE_DEMO_DIST (dist) and STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing
+#   build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=${1:-run}
+case "$MODE" in
+  run | base) ;;
+  *)
+    echo "usage: $0 [base]   (base: retrain the base checkpoint and stop)" >&2
+    exit 3
+    ;;
+esac
+
+DIST=${STAGEWISE_DEMO_DIST:-dist}
+DIR=${STAGEWISE_CURRICULUM_DIR:-.stagewise/curriculum}
+N=${CURRICULUM_N:-400}
+EVAL_N=${CURRICULUM_EVAL_N:-300}
+BASE_N=${CURRICULUM_BASE_N:-3000}
+BASE_STEPS=${CURRICULUM_BASE_STEPS:-2400}
+ROUNDS=${CURRICULUM_ROUNDS:-2}
+SFT_STEPS=${CURRICULUM_SFT_STEPS:-200}
+SFT_EPOCHS=${CURRICULUM_SFT_EPOCHS:-4}
+SFT_LR=${CURRICULUM_SFT_LR:-3e-4}
+RL_STEPS=${CURRICULUM_RL_STEPS:-40}
+MAX_NEW=${CURRICULUM_MAX_NEW_TOKENS:-72}
+TRAIN=curriculum-train
+EVAL=curriculum-eval
+BASE_DATA=curriculum-base
+POLICY_NAME=curriculum-select
+BASE_FILE="$DIR/base-checkpoint"
+
+# Per stage, for a 2-core CPU: PROBE's k and temperature come from the policy.
+STAGE_CONFIGS=${CURRICULUM_STAGE_CONFIGS:-$(
+  cat <<JSON
+{"PROBE": {"max_new_tokens": $MAX_NEW, "log_every": 1},
+ "SFT": {"steps": $SFT_STEPS, "epochs": $SFT_EPOCHS, "lr": $SFT_LR, "batch_size": 32, "warmup_steps": 10, "log_every": 10},
+ "RL": {"steps": $RL_STEPS, "prompts_per_step": 16, "group_size": 8, "max_new_tokens": $MAX_NEW, "log_every": 2},
+ "EVAL": {"max_new_tokens": $MAX_NEW}}
+JSON
+)}
+
+took() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+DEMO_DIR=$DIR
+KEY_PREFIX=curriculum
+# shellcheck source=scripts/demo-server.sh
+source scripts/demo-server.sh
+
+# One GraphQL operation; prints its data as JSON. Exit 1 on a GraphQL error, 3 on no answer.
+gql() {
+  node -e '
+    const [query, vars] = process.argv.slice(1);
+    fetch(process.env.STAGEWISE_URL + "/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer " + process.env.STAGEWISE_API_KEY,
+      },
+      body: JSON.stringify({ query, variables: vars ? JSON.parse(vars) : {} }),
+    })
+      .then((r) => r.json())
+      .then((b) => {
+        if (b.errors) {
+          console.error(b.errors[0].message);
+          process.exit(1);
+        }
+        console.log(JSON.stringify(b.data));
+      })
+      .catch((e) => {
+        console.error(e.message);
+        process.exit(3);
+      });' "$1" "${2:-}"
+}
+# A field of a JSON document on stdin, by a dotted path: json_get a.b.c
+json_get() {
+  node -e '
+    const text = require("fs").readFileSync(0, "utf8").trim();
+    let v = text ? JSON.parse(text) : null;
+    for (const k of process.argv[1].split(".")) v = v == null ? v : v[k];
+    console.log(v == null ? "" : typeof v === "object" ? JSON.stringify(v) : v);' "$1"
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. The datasets (task load is idempotent; a partly loaded dataset is completed)
+
+samples_in() {
+  local id
+  id=$(gql 'query($name: String!) { dataset(name: $name) { id } }' "{\"name\": \"$1\"}" 2>/dev/null |
+    json_get dataset.id) || id=
+  if [ -z "$id" ]; then
+    echo 0
+    return
+  fi
+  gql 'query($id: ID!) { samples(first: 0, filter: { datasetIds: [$id] }) { totalCount } }' \
+    "{\"id\": \"$id\"}" | json_get samples.totalCount
+}
+
+load_task() { # NAME N SEED SPLIT
+  local have
+  have=$(samples_in "$1")
+  if [ "$have" -ge "$2" ]; then
+    echo "$1: $have problems already loaded"
+  else
+    say "stagewise task load --dataset $1 --n $2 --seed $3 --split $4"
+    sw task load --dataset "$1" --n "$2" --seed "$3" --split "$4"
+  fi
+}
+
+say "Datasets"
+load_task "$TRAIN" "$N" 0 train
+load_task "$EVAL" "$EVAL_N" 1 eval
+load_task "$BASE_DATA" "$BASE_N" 2 train
+
+# ---------------------------------------------------------------------------------------------
+# 2. The base checkpoint
+
+BASE_SECONDS=
+train_base() {
+  say "Base checkpoint: SFT of a from-scratch tiny model on $BASE_DATA's explicit teacher traces ($BASE_STEPS steps)"
+  local t0=$SECONDS run ckpt
+  run=$(sw runs start --stage SFT --dataset "$BASE_DATA" --config \
+    "{\"steps\": $BASE_STEPS, \"batch_size\": 32, \"lr\": 1e-3, \"log_every\": 25, \"checkpoint_name\": \"curriculum-base-$(date +%Y%m%d-%H%M%S)\"}")
+  sw runs watch "$run"
+  ckpt=$(gql 'query($id: ID!) { run(id: $id) { outputCheckpoint { id } } }' "{\"id\": \"$run\"}" |
+    json_get run.outputCheckpoint.id)
+  if [ -z "$ckpt" ]; then
+    echo "The base SFT run $run succeeded but registered no checkpoint" >&2
+    exit 1
+  fi
+  echo "$ckpt" >"$BASE_FILE"
+  BASE_SECONDS=$((SECONDS - t0))
+  echo "Base checkpoint $ckpt trained in $(took "$BASE_SECONDS") (recorded in $BASE_FILE)"
+}
+
+base_is_stored() {
+  [ -s "$BASE_FILE" ] &&
+    gql 'query($id: ID!) { node(id: $id) { id } }' "{\"id\": \"$(cat "$BASE_FILE")\"}" >/dev/null 2>&1
+}
+
+if [ "$MODE" = base ]; then
+  train_base
+  exit 0
+fi
+if ! base_is_stored; then
+  [ -s "$BASE_FILE" ] && echo "$BASE_FILE names a checkpoint this database does not have; retraining"
+  train_base
+fi
+BASE=$(cat "$BASE_FILE")
+BASE_NAME=$(gql 'query($id: ID!) { node(id: $id) { ... on Checkpoint { name } } }' \
+  "{\"id\": \"$BASE\"}" | json_get node.name)
+echo "Base checkpoint: $BASE_NAME ($BASE)"
+
+# ---------------------------------------------------------------------------------------------
+# 3. The policy and the curriculum
+
+say "Routing policy $POLICY_NAME (k 8, temperature 1, minAttempts 8, bridge SELECT)"
+POLICY=$(sw policies list --name "$POLICY_NAME" --json | node -e '
+  const policies = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const same = policies.filter((p) => p.k === 8 && p.temperature === 1 && p.minAttempts === 8 &&
+    p.tauLow === 0 && p.tauHigh === 1 && p.replayFraction === 0.05 &&
+    p.bridgeStrategy === "SELECT" && Object.keys(p.bridgeOptions).length === 0 && p.seed === 0);
+  console.log(same.length ? same[same.length - 1].id : "");')
+if [ -z "$POLICY" ]; then
+  POLICY=$(sw policies create --name "$POLICY_NAME" --k 8 --temperature 1 --min-attempts 8 \
+    --tau-low 0 --tau-high 1 --replay 0.05 --bridge SELECT --seed 0)
+else
+  echo "Reusing policy $POLICY"
+fi
+
+NAME="curriculum-$(date +%Y%m%d-%H%M%S)"
+say "A $ROUNDS-round curriculum $NAME"
+echo "Stage configs: $(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1])))' "$STAGE_CONFIGS")"
+T0=$SECONDS
+CID=$(sw curricula create --name "$NAME" --dataset "$TRAIN" --eval-dataset "$EVAL" \
+  --base "$BASE" --policy "$POLICY" --rounds "$ROUNDS" --stage-configs "$STAGE_CONFIGS")
+
+say "stagewise curricula watch $CID"
+RC=0
+sw curricula watch "$CID" || RC=$?
+WALL=$((SECONDS - T0))
+
+say "stagewise curricula status $CID"
+sw curricula status "$CID" || true
+
+echo
+echo "Curriculum wall time: $(took "$WALL") (probe, route, bridge, SFT, re-probe, RL, critique x $ROUNDS rounds, then eval)"
+if [ -n "$BASE_SECONDS" ]; then
+  echo "Base checkpoint training, before it and not counted: $(took "$BASE_SECONDS")"
+else
+  echo "Base checkpoint reused from $BASE_FILE (npm run curriculum:base retrains it)"
+fi
+if [ "$RC" -ne 0 ]; then
+  echo "curricula watch exited $RC; the server log is $DIR/server.log and the runs' folders are under $DIR/runs" >&2
+fi
+exit "$RC"
