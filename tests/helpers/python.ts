@@ -1,0 +1,48 @@
+/**
+ * Running Debian's python3 (pytest, jupyter nbconvert) from a test while the test's own server
+ * keeps serving: asynchronously, with the output captured and a time limit.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './processes';
+
+/** The Python client's folder (clients/python of this repository), for PYTHONPATH. */
+export const CLIENT_DIR = path.join(repoRoot(), 'clients', 'python');
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+/** Runs a command to its end (killing its process group after `ms`), stdout and stderr together. */
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ms = 300_000,
+): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: repoRoot(),
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => {
+      output += `\n[killed after ${ms} ms]\n`;
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, ms);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
+  });
+}
