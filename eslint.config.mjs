@@ -38,4 +38,34 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The dashboard's browser modules, served as written (no build step): no type information,
+    // the browser's globals and uPlot's.
+    files: ['src/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'console',
+          'setTimeout',
+          'requestAnimationFrame',
+          'AbortController',
+          'ResizeObserver',
+          'TextDecoderStream',
+          'URLSearchParams',
+          'Option',
+          'atob',
+          'uPlot',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );
