@@ -6,7 +6,7 @@
 # ipykernel, pandas and matplotlib (the example notebook, run headless).
 set -euo pipefail
 packages=(python3-torch python3-numpy python3-pytest python3-sympy libopenblas0-pthread slurm-wlm munge
-  chromium jupyter-nbconvert python3-ipykernel python3-pandas python3-matplotlib)
+  chromium jupyter-nbconvert python3-ipykernel python3-pandas python3-matplotlib docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -13,6 +13,9 @@ import { TASK_USAGE, taskCommand } from './commands/task';
 import { RUNS_USAGE, runsCommand } from './commands/runs';
 import { POLICIES_USAGE, policiesCommand } from './commands/policies';
 import { CURRICULA_USAGE, curriculaCommand } from './commands/curricula';
+import { IMPORT_USAGE, importCommand } from './commands/import';
+import { EXPORT_USAGE, exportCommand } from './commands/export';
+import { KEYS_USAGE, keysCommand } from './commands/keys';
 
 const USAGE = `stagewise — the terminal client of the stagewise API
 
@@ -24,10 +27,17 @@ ${POLICIES_USAGE}
 
 ${CURRICULA_USAGE}
 
+${IMPORT_USAGE}
+
+${EXPORT_USAGE}
+
+${KEYS_USAGE}
+
 Environment: STAGEWISE_URL (default http://127.0.0.1:4000), STAGEWISE_API_KEY (a key with
 WRITE scope to load tasks, start runs and create policies and curricula; READ is enough for
-list, status, preview and watch).
-Exit codes: 0 ok; 1 the API refused the request (the message and its code are printed), the
+list, status, preview, watch and export; ADMIN for keys).
+Exit codes: 0 ok; 1 the API refused the request (the message and its code are printed), an
+imported file has a bad row (its row number is printed), the
 watched run FAILED or the watched curriculum PAUSED; 2 the watched run or curriculum was
 CANCELLED; 3 usage or connection error (bad arguments, no server, wrong key, unknown id for
 watch).`;
@@ -37,6 +47,9 @@ const GROUP_USAGE: Record<string, string> = {
   runs: RUNS_USAGE,
   policies: POLICIES_USAGE,
   curricula: CURRICULA_USAGE,
+  import: IMPORT_USAGE,
+  export: EXPORT_USAGE,
+  keys: KEYS_USAGE,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -56,6 +69,9 @@ async function main(argv: string[]): Promise<number> {
     if (group === 'runs') return await runsCommand(api, rest);
     if (group === 'policies') return await policiesCommand(api, rest);
     if (group === 'curricula') return await curriculaCommand(api, rest);
+    if (group === 'import') return await importCommand(api, rest);
+    if (group === 'export') return await exportCommand(api, rest);
+    if (group === 'keys') return await keysCommand(api, rest);
     throw new UsageError(`unknown command ${group}\n\n${USAGE}`);
   } catch (err) {
     if (err instanceof UsageError) {
