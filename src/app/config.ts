@@ -48,6 +48,16 @@ const schema = z.object({
   KUBERNETES_IMAGE: z.string().default('stagewise-runner:latest'),
   /** Live updates: Redis pub/sub across API processes; unset = Postgres LISTEN/NOTIFY. */
   REDIS_URL: z.string().url().optional(),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`; unset: open. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** GET /readyz answers 503 when the database has not answered within this long. */
+  READYZ_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
+  /** Webhook deliveries: attempts in all (the first and its retries) before FAILED. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** Webhook retries wait this long, doubled after each failure (pg-boss retryBackoff). */
+  WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).default(10),
+  /** A webhook receiver must answer within this long, or the attempt fails. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Print the first local ADMIN key on an empty embedded database (never in production). */
   BOOTSTRAP_ADMIN_KEY: z
     .enum(['true', 'false'])

@@ -25,6 +25,7 @@ import { RunResolver } from '../modules/runs/run.resolver';
 import { RunSubscriptionResolver } from '../modules/runs/run.subscriptions';
 import { SampleResolver } from '../modules/samples/sample.resolver';
 import { TraceResolver } from '../modules/traces/trace.resolver';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver';
 
 export const RESOLVERS = [
   NodeResolver,
@@ -46,6 +47,7 @@ export const RESOLVERS = [
   RunSubscriptionResolver,
   SampleResolver,
   TraceResolver,
+  WebhookResolver,
 ] as const;
 
 /**

@@ -18,7 +18,11 @@ import { armor, complexityPlugin } from './limits';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
 import { mountIde } from './ide';
+import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
+import { Metrics } from './metrics';
+import { readyzHandler } from './health';
+import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
 import { createDataSource, type StatementCounter } from '../common/db/data-source';
 import { serverSecret } from '../common/db/server-secrets';
@@ -103,6 +107,9 @@ async function listen(
 
   const app = express();
   app.disable('x-powered-by');
+  // Per server, not prom-client's global registry: the tests run several servers in a process.
+  const metrics = new Metrics();
+  app.use(metrics.httpMiddleware());
   const httpServer = http.createServer(app);
   // Bulk imports stream gigabytes for minutes; Node's default 300 s body deadline would cut them.
   // Headers still have to arrive within headersTimeout.
@@ -127,6 +134,7 @@ async function listen(
     plugins: [
       ...armored.plugins,
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
+      metrics.apolloPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
     validationRules: armored.validationRules,
@@ -140,7 +148,10 @@ async function listen(
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/readyz', readyzHandler(ds, config.READYZ_TIMEOUT_MS));
+  app.get('/metrics', metrics.handler(config.METRICS_TOKEN));
   mountIde(app);
+  mountDashboard(app);
   // [live updates] graphql-ws upgrades on /graphql, graphql-sse on /graphql/stream (before
   // Apollo's /graphql, which would otherwise take /graphql/stream as its own).
   const subscriptions = mountSubscriptions(app, httpServer, {
@@ -151,6 +162,7 @@ async function listen(
     cursors,
     log,
   });
+  metrics.attach({ ds, log, liveSubscriptions: () => subscriptions.live() });
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
@@ -160,7 +172,13 @@ async function listen(
     }),
   );
   app.use('/v1', authenticate(services.apiKeys, 'rest'));
-  app.use('/v1/runs/:runId', runnerRouter({ config, ds, services, cursors }));
+  app.use(
+    '/v1/runs/:runId',
+    runnerRouter(
+      { config, ds, services, cursors },
+      { eventsStored: (n) => metrics.eventsStored(n) },
+    ),
+  );
   app.use('/v1', bulkRouter({ config, ds, services, cursors }));
   app.use('/v1', manifestExportRouter({ config, ds, services, cursors }));
   app.use(httpErrorHandler(log));
@@ -184,6 +202,16 @@ async function listen(
     ),
   );
   await runs.start();
+  const webhooks = new WebhookDispatcher(
+    { announcements: services.announcements, log: log.child({ component: 'webhooks' }) },
+    {
+      databaseUrl: target.url,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    },
+  );
+  await webhooks.start();
   return {
     url,
     port,
@@ -197,6 +225,7 @@ async function listen(
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.
       await runs.stop();
+      await webhooks.close();
       await subscriptions.close();
       await apollo.stop();
       await announcer.close();

@@ -11,6 +11,7 @@ import { RunJournal } from '../modules/runs/run-journal';
 import { ManifestService } from '../modules/manifests/manifest.service';
 import { SampleService } from '../modules/samples/sample.service';
 import { TraceService } from '../modules/traces/trace.service';
+import { WebhookService } from '../modules/webhooks/webhook.service';
 import type { Announcer } from '../common/pubsub/announcer';
 import { offlineAnnouncements, type AnnouncementSource } from '../common/pubsub/bus';
 
@@ -38,6 +39,7 @@ export function createServices(
     runs: new RunService(),
     samples: new SampleService(),
     traces: new TraceService(),
+    webhooks: new WebhookService(ds),
   };
 }
 

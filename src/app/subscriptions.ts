@@ -42,6 +42,8 @@ export interface SubscriptionDeps {
 export interface SubscriptionTransports {
   /** Ends every live subscription (WebSocket close 1001, event streams ended). */
   close(): Promise<void>;
+  /** Subscriptions open now, per transport (the live-subscriptions gauge). */
+  live(): { ws: number; sse: number };
 }
 
 interface Operation {
@@ -142,6 +144,8 @@ export function mountSubscriptions(
   // --- graphql-ws (WebSocket) ---
   const wss = new WebSocketServer({ server: httpServer, path: WS_PATH });
   let connections = 0;
+  // Connections' own subscription maps, read at scrape time: nothing to keep in step.
+  const open = new Set<{ subscriptions: Record<string, unknown> }>();
   const ws = useServer<Record<string, unknown>, { principal: Principal; connectionId: number }>(
     {
       schema,
@@ -158,7 +162,11 @@ export function mountSubscriptions(
         }
         ctx.extra.principal = principal;
         ctx.extra.connectionId = ++connections;
+        open.add(ctx);
         return true;
+      },
+      onClose(ctx) {
+        open.delete(ctx);
       },
       onSubscribe(ctx, id, payload) {
         const checked = gate(payload);
@@ -218,6 +226,11 @@ export function mountSubscriptions(
     async close() {
       for (const res of streams) res.end();
       await ws.dispose();
+    },
+    live() {
+      let live = 0;
+      for (const ctx of open) live += Object.keys(ctx.subscriptions).length;
+      return { ws: live, sse: streams.size };
     },
   };
 }

@@ -15,6 +15,8 @@ import { RunEvent } from '../../modules/runs/run-event.entity';
 import { Run } from '../../modules/runs/run.entity';
 import { Sample } from '../../modules/samples/sample.entity';
 import { Trace } from '../../modules/traces/trace.entity';
+import { Webhook } from '../../modules/webhooks/webhook.entity';
+import { WebhookDelivery } from '../../modules/webhooks/webhook-delivery.entity';
 import { ServerSetting } from './server-setting.entity';
 
 /** Every table TypeORM manages; migrations are generated from exactly this list. */
@@ -37,4 +39,6 @@ export const ENTITIES = [
   StageAssignment,
   ServerSetting,
   Trace,
+  Webhook,
+  WebhookDelivery,
 ];

@@ -78,7 +78,10 @@ async function applyRunnerStatus(r: LockedRun, status: unknown, message: unknown
  * The runner's side of gpu-runner/PROTOCOL.md: its spec, its manifest, its events (also the
  * heartbeat), its checkpoints and rollouts. A RUNNER key reaches only its own run.
  */
-export function runnerRouter(deps: BulkDeps): Router {
+export function runnerRouter(
+  deps: BulkDeps,
+  hooks: { eventsStored?: (count: number) => void } = {},
+): Router {
   const router = Router({ mergeParams: true });
   router.use(express.json({ limit: '8mb' }));
 
@@ -194,6 +197,7 @@ export function runnerRouter(deps: BulkDeps): Router {
           cancelRequested: r.run.cancelRequestedAt !== null,
         };
       });
+      hooks.eventsStored?.(answer.stored);
       res.json(answer);
     }),
   );
