@@ -124,7 +124,10 @@ async function listen(
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url?.startsWith('/ide-assets/') ?? false },
+      // Static assets of the IDE and the dashboard would drown the request log.
+      autoLogging: {
+        ignore: (req) => /^\/(ide-assets|dashboard)\//.test(req.url ?? ''),
+      },
     }),
   );
 
