@@ -1,13 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { RoutingPolicy } from '../routing/routing-policy.entity';
-import {
-  INSERT_BRIDGED_SQL,
-  SFT_TEACHER_BATCH_SQL,
-  bridgedExternalId,
-  bySample,
-  type TeacherCandidate,
-} from './bridge.sql';
-import type { BridgeOutcome } from './bridge.select';
+import { bridgeSftSamples, bridgedExternalId, type BridgeOutcome } from './bridge.sql';
 
 const SAMPLES_PER_BATCH = 1_000;
 
@@ -39,45 +32,27 @@ export function splitHint(text: string, fraction: number): { hint: string; rest:
 
 /**
  * Bridge `hint`: partial-solution supervision. For each SFT sample of a round, its first
- * first verified teacher trace is split: the
- * hint goes into the prompt (trace metadata `hint`), the rest is what the student learns.
+ * verified teacher trace is split: the hint goes into the prompt (trace metadata `hint`), the
+ * rest is what the student learns.
  */
-export async function bridgeByHint(
+export function bridgeByHint(
   manager: EntityManager,
   curriculumId: number,
   round: number,
   fraction: number,
 ): Promise<BridgeOutcome> {
-  const outcome: BridgeOutcome = { samples: 0, candidates: 0, written: 0 };
-  let after = '0';
-  for (;;) {
-    const rows = await manager.query<TeacherCandidate[]>(SFT_TEACHER_BATCH_SQL, [
-      curriculumId,
-      round,
-      after,
-      SAMPLES_PER_BATCH,
-    ]);
-    if (rows.length === 0) break;
-    const groups = bySample(rows);
-    const items = groups.map((g) => {
-      const { hint, rest } = splitHint(g[0].text, fraction);
-      return {
-        parent_id: g[0].trace_id,
-        external_id: bridgedExternalId(curriculumId, round),
-        producer: 'hint',
-        text: rest,
-        metadata: { strategy: 'hint', hint, fraction },
-      };
-    });
-    const [{ inserted }] = await manager.query<
-      {
-        inserted: number;
-      }[]
-    >(INSERT_BRIDGED_SQL, [JSON.stringify(items)]);
-    outcome.samples += groups.length;
-    outcome.candidates += rows.length;
-    outcome.written += inserted;
-    after = rows.at(-1)!.sample_id;
-  }
-  return outcome;
+  return bridgeSftSamples(manager, curriculumId, round, SAMPLES_PER_BATCH, (_rows, groups) =>
+    Promise.resolve(
+      groups.map((g) => {
+        const { hint, rest } = splitHint(g[0].text, fraction);
+        return {
+          parent_id: g[0].trace_id,
+          external_id: bridgedExternalId(curriculumId, round),
+          producer: 'hint',
+          text: rest,
+          metadata: { strategy: 'hint', hint, fraction },
+        };
+      }),
+    ),
+  );
 }

@@ -1,5 +1,7 @@
+import type { EntityManager } from 'typeorm';
+
 /**
- * Shared SQL of the in-API bridge strategies: the SFT samples of a round, batch by batch, with
+ * What the in-API bridge strategies share: the SFT samples of a round, batch by batch, with
  * their verified teacher traces; and the insert of BRIDGED traces derived from those parents.
  */
 
@@ -7,8 +9,15 @@
 export const bridgedExternalId = (curriculumId: number, round: number) =>
   `bridge:c${curriculumId}:r${round}`;
 
+/** What a bridge step did: samples bridged, teacher traces considered, BRIDGED traces written. */
+export interface BridgeOutcome {
+  samples: number;
+  candidates: number;
+  written: number;
+}
+
 /** Up to $4 SFT samples of a round after sample id $3, each with all its verified teacher traces. */
-export const SFT_TEACHER_BATCH_SQL = `
+const SFT_TEACHER_BATCH_SQL = `
   WITH batch AS (
     SELECT a.sample_id FROM stage_assignments a
     WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT' AND a.sample_id > $3
@@ -27,7 +36,7 @@ export interface TeacherCandidate {
 }
 
 /** Groups a batch's rows by sample, in order. */
-export function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
+function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
   const groups: TeacherCandidate[][] = [];
   for (const row of rows) {
     const last = groups.at(-1);
@@ -42,7 +51,7 @@ export function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
  * student_nll, metadata}: each copies its parent's sample and grade unless it has its own
  * text (then it is graded by the caller and given as final_answer/correct). Idempotent.
  */
-export const INSERT_BRIDGED_SQL = `
+const INSERT_BRIDGED_SQL = `
   WITH ins AS (
     INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
                         grader_version, producer, token_count, parent_trace_id, student_nll, metadata)
@@ -56,3 +65,47 @@ export const INSERT_BRIDGED_SQL = `
     JOIN traces p ON p.id = x.parent_id
     ON CONFLICT DO NOTHING RETURNING 1)
   SELECT count(*)::int AS inserted FROM ins`;
+
+/** One BRIDGED trace to write: its parent, and what differs from it (see INSERT_BRIDGED_SQL). */
+export interface BridgedTrace {
+  parent_id: string;
+  external_id: string;
+  producer: string;
+  text?: string;
+  student_nll?: number;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The loop both in-API strategies run: for each batch of the round's SFT samples (with their
+ * verified teacher traces, grouped by sample), `bridge` says which BRIDGED traces to write;
+ * they are inserted in one statement per batch.
+ */
+export async function bridgeSftSamples(
+  manager: EntityManager,
+  curriculumId: number,
+  round: number,
+  samplesPerBatch: number,
+  bridge: (rows: TeacherCandidate[], bySample: TeacherCandidate[][]) => Promise<BridgedTrace[]>,
+): Promise<BridgeOutcome> {
+  const outcome: BridgeOutcome = { samples: 0, candidates: 0, written: 0 };
+  let after = '0';
+  for (;;) {
+    const rows = await manager.query<TeacherCandidate[]>(SFT_TEACHER_BATCH_SQL, [
+      curriculumId,
+      round,
+      after,
+      samplesPerBatch,
+    ]);
+    if (rows.length === 0) return outcome;
+    const groups = bySample(rows);
+    const traces = await bridge(rows, groups);
+    const [{ inserted }] = await manager.query<{ inserted: number }[]>(INSERT_BRIDGED_SQL, [
+      JSON.stringify(traces),
+    ]);
+    outcome.samples += groups.length;
+    outcome.candidates += rows.length;
+    outcome.written += inserted;
+    after = rows.at(-1)!.sample_id;
+  }
+}
