@@ -1,11 +1,10 @@
 import type { Writable } from 'node:stream';
 import type { Response } from 'express';
-import type { PoolClient } from 'pg';
-import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
 import type { SchemaElement, Writer } from 'hyparquet-writer' with { 'resolution-mode': 'import' };
 import { toGlobalId } from '../../common/ids';
 import { streamNdjson } from '../bulk/ndjson-export';
+import { withSnapshotCursor } from '../../common/db/snapshot-cursor';
 import type { Manifest } from './manifest.entity';
 
 /**
@@ -17,7 +16,6 @@ export type ExportFormat = 'ndjson' | 'parquet';
 
 /** Rows per Parquet row group: the most an export holds in memory at once. */
 export const PARQUET_ROW_GROUP_ROWS = 10_000;
-const CURSOR_BATCH_ROWS = 1_000;
 
 /** One manifest item with what a trainer needs of its sample and trace. */
 interface ItemRow {
@@ -202,34 +200,4 @@ export async function exportParquet(
     });
     res.end();
   });
-}
-
-/**
- * Runs `consume` over the rows of a query read through a server-side cursor, inside one READ ONLY
- * REPEATABLE READ transaction (a cursor needs one; the snapshot keeps the export consistent).
- */
-async function withSnapshotCursor<Row>(
-  ds: DataSource,
-  sql: string,
-  params: unknown[],
-  consume: (rows: AsyncIterable<Row>) => Promise<void>,
-): Promise<void> {
-  const qr = ds.createQueryRunner();
-  await qr.connect();
-  try {
-    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const rows = client.query(new QueryStream(sql, params, { batchSize: CURSOR_BATCH_ROWS }));
-    try {
-      await consume(rows);
-    } finally {
-      rows.destroy();
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await qr.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    await qr.release();
-  }
 }
