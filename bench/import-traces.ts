@@ -21,8 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startEmbeddedPostgres } from '../src/common/db/embedded-postgres';
-import { copyValue } from '../src/common/db/copy';
-import { defaultTraceExternalId, type StagedTrace } from '../src/modules/traces/trace.import';
+import { traceCopyValues, type StagedTrace } from '../src/modules/traces/trace.import';
 import type { TraceKind } from '../src/modules/traces/trace.entity';
 import { startTestServer, type TestServer } from '../tests/helpers/test-server';
 import { freePort } from '../src/common/net';
@@ -138,21 +137,7 @@ function* ndjsonLines(args: Args): Generator<string> {
 /** The same rows as COPY text lines for the columns of RAW_COPY_SQL, with sample ids resolved. */
 function* copyLines(args: Args, sampleIds: Map<string, string>): Generator<string> {
   for (const t of traces(args)) {
-    yield (
-      [
-        sampleIds.get(t.sampleExternalId)!,
-        copyValue(t.externalId ?? defaultTraceExternalId(t)),
-        t.kind,
-        copyValue(t.text),
-        copyValue(t.finalAnswer),
-        copyValue(t.correct),
-        copyValue(t.reward),
-        copyValue(t.graderVersion),
-        copyValue(t.producer),
-        copyValue(t.tokenCount),
-        copyValue(JSON.stringify(t.metadata ?? {})),
-      ].join('\t') + '\n'
-    );
+    yield [sampleIds.get(t.sampleExternalId)!, ...traceCopyValues(t)].join('\t') + '\n';
   }
 }
 

@@ -68,23 +68,28 @@ export function defaultTraceExternalId(t: Pick<StagedTrace, 'kind' | 'producer' 
   );
 }
 
+/** COPY text values of a trace's own columns, external_id through metadata, in that order. */
+export function traceCopyValues(
+  t: Omit<StagedTrace, 'line' | 'sampleExternalId' | 'metadata'> & {
+    metadata?: Record<string, unknown>;
+  },
+): string[] {
+  return [
+    copyValue(t.externalId ?? defaultTraceExternalId(t)),
+    t.kind,
+    copyValue(t.text),
+    copyValue(t.finalAnswer),
+    copyValue(t.correct),
+    copyValue(t.reward),
+    copyValue(t.graderVersion),
+    copyValue(t.producer),
+    copyValue(t.tokenCount),
+    copyValue(JSON.stringify(t.metadata ?? {})),
+  ];
+}
+
 export function traceCopyLine(t: StagedTrace): string {
-  return (
-    [
-      String(t.line),
-      copyValue(t.sampleExternalId),
-      copyValue(t.externalId ?? defaultTraceExternalId(t)),
-      t.kind,
-      copyValue(t.text),
-      copyValue(t.finalAnswer),
-      copyValue(t.correct),
-      copyValue(t.reward),
-      copyValue(t.graderVersion),
-      copyValue(t.producer),
-      copyValue(t.tokenCount),
-      copyValue(JSON.stringify(t.metadata)),
-    ].join('\t') + '\n'
-  );
+  return [String(t.line), copyValue(t.sampleExternalId), ...traceCopyValues(t)].join('\t') + '\n';
 }
 
 const TRACE_STAGING_SQL = `CREATE TEMP TABLE stage_traces (
