@@ -252,29 +252,25 @@ export async function storeCritiques(
       producer: critiques[i].teacher,
     };
   };
-  const traceRows = critiques.flatMap((c, i) =>
-    [
-      traceRow(i, TraceKind.REPAIR, c.repair, `${c.key}:repair`),
-      traceRow(i, TraceKind.SOLUTION, c.solution, `${c.key}:solution`),
-    ].filter((r) => r !== null),
-  );
-  const verifiedOf = (i: number, key: string) => {
-    const rows = traceRows.filter(
-      (r) => r.external_id.startsWith(`run:${run.id}:${key}:`) && r.sample_id === sampleIds[i],
-    );
-    return rows.length === 2 && rows.every((r) => r.correct === true);
-  };
-  const critiqueRows = critiques.map((c, i) => ({
-    sample_id: sampleIds[i],
-    failed_trace_id: failed[i],
-    diagnosis: c.diagnosis,
-    verdict: c.verdict,
-    first_wrong_step: c.firstWrongStep ?? null,
-    repair_key: c.repair ? `run:${run.id}:${c.key}:repair` : null,
-    solution_key: c.solution ? `run:${run.id}:${c.key}:solution` : null,
-    verified: verifiedOf(i, c.key),
-    teacher: c.teacher,
+  const written = critiques.map((c, i) => ({
+    repair: traceRow(i, TraceKind.REPAIR, c.repair, `${c.key}:repair`),
+    solution: traceRow(i, TraceKind.SOLUTION, c.solution, `${c.key}:solution`),
   }));
+  const traceRows = written.flatMap((w) => [w.repair, w.solution].filter((r) => r !== null));
+  const critiqueRows = critiques.map((c, i) => {
+    const { repair, solution } = written[i];
+    return {
+      sample_id: sampleIds[i],
+      failed_trace_id: failed[i],
+      diagnosis: c.diagnosis,
+      verdict: c.verdict,
+      first_wrong_step: c.firstWrongStep ?? null,
+      repair_key: repair?.external_id ?? null,
+      solution_key: solution?.external_id ?? null,
+      verified: repair?.correct === true && solution?.correct === true,
+      teacher: c.teacher,
+    };
+  });
   // Two statements (call inside a transaction): the critique insert must see the new traces.
   await manager.query(insertTracesSql('$1', '$2'), [JSON.stringify(traceRows), run.id]);
   const [{ inserted }] = await manager.query<{ inserted: number }[]>(
