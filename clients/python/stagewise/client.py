@@ -124,6 +124,50 @@ class Client:
             reason = getattr(err, "reason", err)
             raise TransportError(f"{method} {url}: {reason}") from err
 
+    def _upload(
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        headers: Dict[str, str],
+        timeout: Optional[float] = None,
+    ) -> bytes:
+        """POSTs a streamed body (chunked transfer encoding); returns the 2xx answer's bytes or
+        raises the API's typed error. A server may answer before it has read the body (an
+        unknown dataset, a refused key) and close the connection: the broken pipe of the
+        remaining chunks is then not the error, the answer that came is, so it is read."""
+        url = self.url + path
+        parts = urllib.parse.urlsplit(url)
+        connection = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        conn = connection(parts.hostname, parts.port, timeout=timeout or self.timeout)
+        try:
+            conn.putrequest("POST", parts.path + (f"?{parts.query}" if parts.query else ""))
+            for name, value in {
+                "Authorization": f"Bearer {self.api_key}",
+                "User-Agent": self.user_agent,
+                "Transfer-Encoding": "chunked",
+                **headers,
+            }.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            try:
+                for chunk in chunks:
+                    if chunk:
+                        conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                conn.send(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered early and closed: read what it said
+            res = conn.getresponse()
+            raw = res.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise TransportError(f"POST {url}: {err}") from err
+        finally:
+            conn.close()
+        if not 200 <= res.status < 300:
+            raise self._http_error(res.status, raw)
+        return raw
+
     @staticmethod
     def _http_error(status: int, raw: bytes) -> StagewiseError:
         """The typed error of a non-2xx answer: GraphQL's ``errors`` or REST's ``error``."""
@@ -261,17 +305,16 @@ class Client:
         path = Path(path)
         already_gzip = path.suffix == ".gz"
         compress = bool(gzip) and not already_gzip
-        headers = {"Content-Type": "application/x-ndjson", "Transfer-Encoding": "chunked"}
+        headers = {"Content-Type": "application/x-ndjson"}
         if already_gzip or compress:
             headers["Content-Encoding"] = "gzip"
-        with self._open(
-            "POST",
+        raw = self._upload(
             f"/v1/datasets/{urllib.parse.quote(dataset, safe='')}/{kind}",
-            body=_file_chunks(path, compress),
-            headers=headers,
-            timeout=timeout,
-        ) as res:
-            return json.loads(res.read().decode("utf-8"))
+            _file_chunks(path, compress),
+            headers,
+            timeout,
+        )
+        return json.loads(raw.decode("utf-8"))
 
     def export_ndjson(
         self, dataset: str, path: PathLike, kind: str = "samples", **filters: Any

@@ -112,6 +112,17 @@ def test_an_unknown_dataset_raises_not_found(client, tmp_path):
         client.export_ndjson("no-such-dataset", tmp_path / "x.ndjson")
 
 
+def test_an_answer_the_server_gives_before_reading_a_large_body_is_the_error_raised(client, tmp_path):
+    # The server refuses an unknown dataset without reading the upload and closes: the client's
+    # remaining chunks meet a broken pipe, but what it raises is the server's answer.
+    path = tmp_path / "large.ndjson"
+    line = json.dumps({"externalId": "x", "problem": "a" * 1000, "answer": "1"}) + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(line * 60_000)
+    with pytest.raises(stagewise.NotFound):
+        client.import_ndjson("no-such-dataset", path)
+
+
 def test_export_manifest_as_ndjson_gives_one_chat_item_per_manifest_item(client, env, tmp_path):
     manifest_id = env["STAGEWISE_MANIFEST_ID"]
     meta = client.query(MANIFEST, id=manifest_id)["node"]
