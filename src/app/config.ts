@@ -23,6 +23,14 @@ const schema = z.object({
     .int()
     .min(1)
     .default(4 * 1024 * 1024 * 1024),
+  /** Longest single NDJSON line (bytes, after gunzip): a longer one is refused with its number. */
+  NDJSON_MAX_LINE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
+  /** Deepest nesting of objects and arrays accepted in any JSON value (metadata, config...). */
+  JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
   MAX_ALIASES: z.coerce.number().int().min(1).default(30),
