@@ -5,28 +5,34 @@ import { Node } from '../common/db/base.entity';
 import { ENTITIES } from '../common/db/entities';
 import { fromGlobalId } from '../common/ids';
 import { notFound } from '../common/errors';
-import { ApiKey } from '../modules/api-keys/api-key.entity';
+import { requireScope } from '../common/auth/principal';
+import { nodeScope } from './node-scopes';
 
 type NodeEntity = EntityTarget<ObjectLiteral & { id: string | number }>;
 
 /**
  * Every type node(id) can return, by the type name inside the global id: the entities that are
- * GraphQL nodes, but API keys, which are ADMIN data reachable only through apiKeys. A Map, so
- * that "constructor" or "toString" cannot reach Object.prototype.
+ * GraphQL nodes and have a scope in NODE_SCOPES. A Map, so that "constructor" or "toString"
+ * cannot reach Object.prototype.
  */
 const NODE_TYPES = new Map<string, NodeEntity>(
-  ENTITIES.filter((e) => e.prototype instanceof Node && e !== ApiKey).map((e) => [e.name, e]),
+  ENTITIES.filter((e) => e.prototype instanceof Node && nodeScope(e.name)).map((e) => [e.name, e]),
 );
 
 @Resolver()
 export class NodeResolver {
   @Query(() => Node, {
-    description: 'Any object by its global id. NOT_FOUND when it does not exist.',
+    description:
+      'Any object by its global id, when the key may read that type through its own root field ' +
+      '(FORBIDDEN otherwise). NOT_FOUND when it does not exist.',
   })
   async node(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<Node> {
     const { type, id: pk } = fromGlobalId(id);
     const entity = NODE_TYPES.get(type);
-    const found = entity ? await ctx.loaders.byId(entity).load(pk) : null;
+    if (!entity) throw notFound('Object', id);
+    // Checked on the type alone, before any read, so a refusal says nothing about existence.
+    requireScope(ctx.principal, nodeScope(type)!);
+    const found = await ctx.loaders.byId(entity).load(pk);
     if (!found) throw notFound('Object', id);
     return found as unknown as Node;
   }
