@@ -10,8 +10,7 @@ if [ "${STAGEWISE_DEMO_SKIP_BUILD:-}" != 1 ]; then
   # The runner needs Debian's PyTorch; installed once, idempotently (as the tests do).
   bash scripts/setup-system.sh
   [ -d node_modules ] || npm ci --no-audit --no-fund
-  say "Building"
-  npx tsc -p .
+  bash scripts/build-if-stale.sh
 fi
 
 free_port() {

@@ -8,8 +8,9 @@ bash scripts/setup-system.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 echo "# type-check and build"
+# A clean build: compiled files of deleted tests must not linger in dist/tests.
 rm -rf dist
-npx tsc -p .
+STAGEWISE_BUILD=always bash scripts/build-if-stale.sh
 echo "# lint"
 npx eslint .
 npx prettier --check .
