@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { GRADER_VERSION, extractAnswer, grade, isEquivalent } from '../src/grading';
 import { repoRoot } from './helpers/processes';
 
@@ -99,6 +100,18 @@ describe('grader', () => {
     assert.deepEqual(grade('no answer here', '5'), { extracted: null, correct: false });
   });
 
+  it('judges the first symbolic pair of a fresh process the same every time (20 processes)', async () => {
+    const verdicts = await firstSymbolicVerdicts(20, 0);
+    assert.deepEqual(verdicts, Array(20).fill('true'));
+  });
+
+  it('judges the first symbolic pair the same when loading mathjs takes 2.5 s', async () => {
+    // The old grader started its 2 s symbolic clock before mathjs loaded: on a busy machine the
+    // first comparison of a process came out false. A load made slow on purpose shows the verdict
+    // no longer depends on it.
+    assert.deepEqual(await firstSymbolicVerdicts(1, 2500), ['true']);
+  });
+
   it('shares its version string with the Python grader', () => {
     assert.equal(GRADER_VERSION, 'stagewise-grader/1');
     const python = fs.readFileSync(
@@ -108,6 +121,41 @@ describe('grader', () => {
     assert.match(python, new RegExp(`^GRADER_VERSION = "${GRADER_VERSION}"$`, 'm'));
   });
 });
+
+const execFileAsync = promisify(execFile);
+const GRADING_MODULE = path.join(__dirname, '..', 'src', 'grading', 'index.js');
+
+/**
+ * `isEquivalent('\frac{1}{\sqrt{2}}', '\frac{\sqrt{2}}{2}')` as the first comparison of each of
+ * `count` fresh node processes, four at a time; `slowLoadMs` makes requiring mathjs wait first.
+ */
+async function firstSymbolicVerdicts(count: number, slowLoadMs: number): Promise<string[]> {
+  const script = `
+    const Module = require('node:module');
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      if (request === 'mathjs' && ${slowLoadMs} > 0) {
+        const until = Date.now() + ${slowLoadMs};
+        while (Date.now() < until);
+      }
+      return load.call(this, request, ...rest);
+    };
+    const { isEquivalent } = require(${JSON.stringify(GRADING_MODULE)});
+    process.stdout.write(String(isEquivalent(process.argv[1], process.argv[2])));
+  `;
+  const verdicts: string[] = [];
+  for (let start = 0; start < count; start += 4) {
+    const batch = Array.from({ length: Math.min(4, count - start) }, () =>
+      execFileAsync(
+        process.execPath,
+        ['-e', script, '\\frac{1}{\\sqrt{2}}', '\\frac{\\sqrt{2}}{2}'],
+        { encoding: 'utf8', timeout: 120_000 },
+      ),
+    );
+    for (const { stdout } of await Promise.all(batch)) verdicts.push(stdout);
+  }
+  return verdicts;
+}
 
 describe('grade CLI', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-grade-'));

@@ -25,7 +25,11 @@ GRADER_VERSION = "stagewise-grader/1"
 MAX_ANSWER_CHARS = 1000
 MAX_ITEMS = 32
 MAX_NESTING = 3
-SYMBOLIC_TIME_LIMIT_S = 2.0
+# The verdict rule bounds symbolic work by a count of tree nodes evaluated (symbolic.ts's
+# SYMBOLIC_STEP_BUDGET), never by a clock. The time limit is only a safety stop for what no count
+# can bound, SymPy's own pathological cases (SPEC.md §4); ordinary answers finish in milliseconds.
+SYMBOLIC_STEP_BUDGET = 200_000
+SYMBOLIC_TIME_LIMIT_S = 10.0
 
 
 class Grade(NamedTuple):
@@ -601,10 +605,22 @@ _MAX_VARIABLES = 4
 
 
 class _Budget:
-    """A deadline (time.monotonic) shared by the symbolic comparisons of one is_equivalent."""
+    """The steps left to the symbolic comparisons of one is_equivalent (symbolic.ts's Budget),
+    and the safety stop's deadline (time.monotonic) for the SymPy worker."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, steps: int, seconds: float):
+        self.steps = steps
         self.deadline = time.monotonic() + seconds
+
+
+def _node_count(e) -> int:
+    if e[0] in ("num", "var", "const"):
+        return 1
+    if e[0] == "neg":
+        return 1 + _node_count(e[1])
+    if e[0] == "call":
+        return 1 + _node_count(e[2])
+    return 1 + _node_count(e[1]) + _node_count(e[2])
 
 
 def _symbolic_equal(a: str, b: str, scales, budget: _Budget) -> bool:
@@ -617,6 +633,10 @@ def _symbolic_equal(a: str, b: str, scales, budget: _Budget) -> bool:
         return False
     points = [{v: _POINT_TABLE[(3 * k + j) % len(_POINT_TABLE)] for j, v in enumerate(names)}
               for k in range(_POINTS)]
+    cost = _POINTS * (_node_count(ea) + _node_count(eb))
+    if cost > budget.steps:
+        return False
+    budget.steps -= cost
     if time.monotonic() > budget.deadline:
         return False
     values = grading_symbolic.evaluate([ea, eb], points, budget)
@@ -661,7 +681,7 @@ def is_equivalent(prediction: Optional[str], gold: str) -> bool:
     a, b = normalize(prediction), normalize(gold)
     if not a or not b:
         return False
-    return _same_value(a, b, 0, _Budget(SYMBOLIC_TIME_LIMIT_S))
+    return _same_value(a, b, 0, _Budget(SYMBOLIC_STEP_BUDGET, SYMBOLIC_TIME_LIMIT_S))
 
 
 def _same_value(a: str, b: str, depth: int, budget: _Budget) -> bool:

@@ -5,13 +5,12 @@
  */
 import { normalize } from './normalize';
 import { close, plainNumber } from './numbers';
-import { symbolicEqual, type Budget, type Scales } from './symbolic';
+import { SYMBOLIC_STEP_BUDGET, symbolicEqual, type Budget, type Scales } from './symbolic';
 import { bracketDelta, trimWs } from './text';
 
 const MAX_ANSWER_CHARS = 1000;
 const MAX_ITEMS = 32;
 const MAX_NESTING = 3;
-const SYMBOLIC_TIME_LIMIT_MS = 2000;
 const WORD = /^[A-Za-z]{2,}$/;
 
 /** Whether an extracted answer is equivalent to the gold answer (never throws, never hangs). */
@@ -24,7 +23,7 @@ export function isEquivalent(extracted: string | null, gold: string): boolean {
   const a = normalize(extracted);
   const b = normalize(gold);
   if (!a || !b) return false;
-  return sameValue(a, b, 0, { deadline: Date.now() + SYMBOLIC_TIME_LIMIT_MS });
+  return sameValue(a, b, 0, { steps: SYMBOLIC_STEP_BUDGET });
 }
 
 function sameValue(a: string, b: string, depth: number, budget: Budget): boolean {

@@ -13,10 +13,17 @@ const POINT_TABLE = [
 const POINTS = 5;
 const MAX_VARIABLES = 4;
 
-/** A deadline shared by every symbolic comparison of one `isEquivalent` call. */
+/**
+ * The work one `isEquivalent` call may still spend on symbolic comparisons, counted in tree nodes
+ * evaluated (a tree of n nodes at the 5 points costs 5n). A count, not a clock: the verdict must
+ * not depend on how busy the machine is or on how long the library took to load.
+ */
 export interface Budget {
-  deadline: number;
+  steps: number;
 }
+
+/** Enough for a 32-element set of small expressions compared pairwise; a few tenths of a second. */
+export const SYMBOLIC_STEP_BUDGET = 200_000;
 
 /** Value pairs to compare: each side divided by its scale (100 for a percent reading). */
 export type Scales = [number, number][];
@@ -36,8 +43,10 @@ export function symbolicEqual(a: string, b: string, scales: Scales, budget: Budg
   if (!ea || !eb) return false;
   const vars = variables(ea, eb);
   if (vars.length > MAX_VARIABLES) return false;
-  const values = evaluateAtPoints([ea, eb], pointsFor(vars), budget);
-  if (!values) return false;
+  const cost = POINTS * (nodeCount(ea) + nodeCount(eb));
+  if (cost > budget.steps) return false;
+  budget.steps -= cost;
+  const values = evaluateAtPoints([ea, eb], pointsFor(vars));
   return scales.some(([sa, sb]) => agreeAtPoints(values[0], values[1], sa, sb));
 }
 
@@ -63,20 +72,30 @@ function agreeAtPoints(a: (number | null)[], b: (number | null)[], sa: number, s
   return both > 0;
 }
 
-/** Each tree's value at each point (null: undefined there), or null past the deadline. */
-function evaluateAtPoints(
-  exprs: Expr[],
-  points: Record<string, number>[],
-  budget: Budget,
-): (number | null)[][] | null {
+/** The number of nodes in a tree (toExpr caps it, so this stays small). */
+function nodeCount(e: Expr): number {
+  switch (e[0]) {
+    case 'num':
+    case 'var':
+    case 'const':
+      return 1;
+    case 'neg':
+      return 1 + nodeCount(e[1]);
+    case 'call':
+      return 1 + nodeCount(e[2]);
+    default:
+      return 1 + nodeCount(e[1]) + nodeCount(e[2]);
+  }
+}
+
+/** Each tree's value at each point (null: undefined there). */
+function evaluateAtPoints(exprs: Expr[], points: Record<string, number>[]): (number | null)[][] {
   const math = library();
   const out: (number | null)[][] = [];
   for (const e of exprs) {
-    if (Date.now() > budget.deadline) return null;
     const compiled = math.compile(toMathjs(e));
     const values: (number | null)[] = [];
     for (const p of points) {
-      if (Date.now() > budget.deadline) return null;
       const scope = Object.fromEntries(Object.entries(p).map(([v, x]) => [`v_${v}`, x]));
       let value: unknown;
       try {
