@@ -6,7 +6,7 @@ import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
@@ -20,6 +20,7 @@ import { httpErrorHandler } from './http-errors';
 import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
+import { createApiLogger, redactRequest } from './log-redaction';
 import { Metrics } from './metrics';
 import { readyzHandler } from './health';
 import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
@@ -71,7 +72,7 @@ async function bootstrapAdminKey(config: Config, services: Services): Promise<st
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, base: { service: 'stagewise-api' } });
+  const log = opts.logger ?? createApiLogger(config.LOG_LEVEL);
   let target: DatabaseTarget | undefined;
   let ds: DataSource | undefined;
   let announcer: AnnouncementBus | undefined;
@@ -117,6 +118,8 @@ async function listen(
   app.use(
     pinoHttp({
       logger: log,
+      // Keys arrive in the Authorization header and, from some clients, in the query string.
+      serializers: { req: redactRequest },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id =
