@@ -32,5 +32,8 @@ mkdir -p dist
 next=$(mktemp dist/.build-stamp.XXXXXX)
 trap 'rm -f "$next"' EXIT
 echo "# building (tsc -p .): sources changed since the last build" >&2
-npx tsc -p . >&2
+# Its messages go to stderr (stdout may be a command's answer); coloured only on a terminal.
+pretty=false
+[ -t 2 ] && [ -z "${NO_COLOR:-}" ] && pretty=true
+npx tsc -p . --pretty "$pretty" >&2
 mv -f "$next" "$STAMP"

@@ -4,7 +4,8 @@
 # Needs DIST, DEMO_DIR and KEY_PREFIX; defines say, sw (the stagewise CLI) and stop_server, and
 # exports STAGEWISE_URL and STAGEWISE_API_KEY.
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck source=scripts/terminal.sh
+source scripts/terminal.sh
 
 if [ "${STAGEWISE_DEMO_SKIP_BUILD:-}" != 1 ]; then
   # The runner needs Debian's PyTorch; installed once, idempotently (as the tests do).

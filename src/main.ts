@@ -2,10 +2,15 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './app/config';
 import { startServer } from './app/server';
 import { EmbeddedPostgresError } from './common/db/embedded-postgres';
+import { portIsTaken, portTakenMessage } from './common/net';
 
 /** `npm start`: migrate, start, print where to go and how to authenticate. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (await portIsTaken(config.PORT, config.HOST)) {
+    console.error(portTakenMessage(config.PORT));
+    process.exit(1);
+  }
   const server = await startServer(config);
   const lines = [
     '',
@@ -52,6 +57,9 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof EmbeddedPostgresError) {
     console.error(err.message);
+  } else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    // Taken between the check above and the listen.
+    console.error(portTakenMessage(loadConfig().PORT));
   } else {
     console.error('stagewise failed to start:', err);
   }

@@ -95,6 +95,27 @@ describe('stagewise CLI: task load and runs', () => {
     assert.match(await cli.ok(['runs', 'list']), /^ID\s+STAGE\s+STATUS/);
   });
 
+  it("runs start --watch and runs retry --watch take runs watch's output flags (--plain, --poll, --reconnect-timeout)", async () => {
+    const started = await startRun(
+      'PROBE',
+      '--limit',
+      '8',
+      '--config',
+      '{"temperature": 0, "k": 4}',
+      '--watch',
+      '--plain',
+      '--logs',
+      '--reconnect-timeout',
+      '30',
+    );
+    assert.equal(started.code, 1, started.stderr + started.stdout);
+    const runId = started.stdout.split('\n')[0].trim();
+    assert.match(started.stdout, /\] FAILED/);
+    const retried = await cli.run(['runs', 'retry', runId, '--watch', '--plain', '--poll']);
+    assert.equal(retried.code, 1, retried.stderr + retried.stdout);
+    assert.match(retried.stdout, /\] FAILED/);
+  });
+
   it('a wrong key exits 3 with a clear message; so do bad arguments and an unknown run', async () => {
     await cli.expectExits([
       {

@@ -26,11 +26,14 @@ import { exitOnCtrlC, followSubscription } from './follow';
 export const RUNS_USAGE = `Usage:
   stagewise runs start --stage SFT|PROBE|RL|EVAL --dataset NAME [--config JSON]
                        [--checkpoint ID] [--producer builtin-teacher-explicit] [--limit N]
-                       [--launcher local|slurm|kubernetes] [--watch [--logs]]
+                       [--launcher local|slurm|kubernetes] [--watch WATCH_OPTIONS]
   stagewise runs list [--status RUNNING,FAILED,...] [--stage SFT] [--json]
-  stagewise runs watch ID [--logs] [--plain] [--poll]
+  stagewise runs watch ID [WATCH_OPTIONS]
   stagewise runs cancel ID
-  stagewise runs retry ID [--watch [--logs]]
+  stagewise runs retry ID [--watch WATCH_OPTIONS]
+
+WATCH_OPTIONS: [--logs] [--plain] [--poll] [--reconnect-timeout 120]; the same wherever a run
+is watched (--plain: one line per event, no redrawn bar, even on a terminal).
 
 runs start prints the new run's id on stdout. runs watch exits with the run's outcome:
 0 SUCCEEDED, 1 FAILED, 2 CANCELLED, 3 usage or connection error (no server, wrong key,
@@ -92,6 +95,28 @@ async function fetchRun(api: ApiClient, id: string): Promise<RunInfo> {
 // ---------------------------------------------------------------------------------------------
 // start, cancel, retry, list
 
+/** `runs watch`'s output flags, taken alike by every `--watch` (start, retry). */
+const WATCH_FLAGS = {
+  logs: { type: 'boolean', default: false },
+  plain: { type: 'boolean', default: false },
+  poll: { type: 'boolean', default: false },
+  'reconnect-timeout': { type: 'string' },
+} as const;
+
+function watchOptions(values: {
+  logs?: boolean;
+  plain?: boolean;
+  poll?: boolean;
+  'reconnect-timeout'?: string;
+}): WatchOptions {
+  return {
+    logs: values.logs,
+    plain: values.plain,
+    poll: values.poll,
+    reconnectTimeoutSeconds: intOption(values['reconnect-timeout'], 'reconnect-timeout', 1),
+  };
+}
+
 async function start(api: ApiClient, argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
@@ -104,7 +129,7 @@ async function start(api: ApiClient, argv: string[]): Promise<number> {
       limit: { type: 'string' },
       launcher: { type: 'string', default: 'local' },
       watch: { type: 'boolean', default: false },
-      logs: { type: 'boolean', default: false },
+      ...WATCH_FLAGS,
     },
     RUNS_USAGE,
   );
@@ -149,7 +174,7 @@ async function start(api: ApiClient, argv: string[]): Promise<number> {
     `Started ${startRun.stage} run ${startRun.id} (${startRun.status}, launcher ${launcher.toLowerCase()})`,
   );
   console.log(startRun.id);
-  if (values.watch) return new RunWatcher(api, startRun.id, { logs: values.logs }).watch();
+  if (values.watch) return new RunWatcher(api, startRun.id, watchOptions(values)).watch();
   return EXIT.OK;
 }
 
@@ -167,7 +192,7 @@ async function cancel(api: ApiClient, argv: string[]): Promise<number> {
 async function retry(api: ApiClient, argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { watch: { type: 'boolean', default: false }, logs: { type: 'boolean', default: false } },
+    { watch: { type: 'boolean', default: false }, ...WATCH_FLAGS },
     RUNS_USAGE,
   );
   const id = oneId(positionals, 'runs retry', 'run', RUNS_USAGE);
@@ -179,7 +204,7 @@ async function retry(api: ApiClient, argv: string[]): Promise<number> {
     `Retrying ${id} as run ${retryRun.id} (attempt ${retryRun.attempt}, ${retryRun.status})`,
   );
   console.log(retryRun.id);
-  if (values.watch) return new RunWatcher(api, retryRun.id, { logs: values.logs }).watch();
+  if (values.watch) return new RunWatcher(api, retryRun.id, watchOptions(values)).watch();
   return EXIT.OK;
 }
 
@@ -555,22 +580,9 @@ export class RunWatcher {
 }
 
 async function watch(api: ApiClient, argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      logs: { type: 'boolean', default: false },
-      plain: { type: 'boolean', default: false },
-      poll: { type: 'boolean', default: false },
-      'reconnect-timeout': { type: 'string' },
-    },
-    RUNS_USAGE,
-  );
-  return new RunWatcher(api, oneId(positionals, 'runs watch', 'run', RUNS_USAGE), {
-    logs: values.logs,
-    plain: values.plain,
-    poll: values.poll,
-    reconnectTimeoutSeconds: intOption(values['reconnect-timeout'], 'reconnect-timeout', 1),
-  }).watch();
+  const { values, positionals } = parse(argv, WATCH_FLAGS, RUNS_USAGE);
+  const id = oneId(positionals, 'runs watch', 'run', RUNS_USAGE);
+  return new RunWatcher(api, id, watchOptions(values)).watch();
 }
 
 export async function runsCommand(api: ApiClient, argv: string[]): Promise<number> {
