@@ -60,6 +60,19 @@ describe('loaders', () => {
   });
   after(() => t.close());
 
+  it('counts the statements of requests, not background work on the same pool', async () => {
+    await gqlOk(t, `{ datasets { totalCount } }`); // warm-up: the key's lastUsedAt write
+    t.counter.count = 0;
+    // What the run supervisor or a curriculum tick does between two requests.
+    await t.server.ds.query('SELECT 1');
+    await t.server.ds.getRepository('Dataset').count();
+    assert.equal(t.counter.count, 0, 'statements outside any request are not counted');
+    const once = await statements(`{ datasets { totalCount } }`);
+    const again = await statements(`{ datasets { totalCount } }`);
+    assert.ok(once.count > 0, "a request's statements are counted");
+    assert.equal(again.count, once.count);
+  });
+
   describe('samples with nested fields', () => {
     const N = 100;
     let samples: Map<string, Ref>;

@@ -26,6 +26,7 @@ import { readyzHandler } from './health';
 import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
 import { createDataSource, type StatementCounter } from '../common/db/data-source';
+import { enterRequestScope } from '../common/db/request-scope';
 import { serverSecret } from '../common/db/server-secrets';
 import { formatGraphQLError } from '../common/errors';
 import { CursorCodec } from '../common/pagination';
@@ -108,6 +109,7 @@ async function listen(
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(enterRequestScope);
   // Per server, not prom-client's global registry: the tests run several servers in a process.
   const metrics = new Metrics();
   app.use(metrics.httpMiddleware());
@@ -173,6 +175,7 @@ async function listen(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
     express.json({ limit: config.GRAPHQL_BODY_LIMIT }),
+    enterRequestScope,
     expressMiddleware(apollo, {
       context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),
     }),

@@ -1,14 +1,20 @@
 import path from 'node:path';
 import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
 import { ENTITIES } from './entities';
+import { currentRequest } from './request-scope';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
-/** Counts the SQL statements a data source sends: how tests prove loaders batch. */
+/**
+ * Counts the SQL statements a data source sends while serving HTTP requests: how tests prove
+ * loaders batch. Background work (run supervision, curricula, webhooks) runs outside any request
+ * and is not counted, so a count does not depend on what the server happened to be doing.
+ */
 export class StatementCounter implements TypeOrmLogger {
   count = 0;
-  /** Sees each statement's text (tests that tell statements apart). */
+  /** Sees each counted statement's text (tests that tell statements apart). */
   onQuery?: (query: string) => void;
   logQuery(query: string): void {
+    if (!currentRequest()) return;
     this.count += 1;
     this.onQuery?.(query);
   }

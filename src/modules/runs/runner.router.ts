@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import express from 'express';
 import { z } from 'zod';
 import { createRequestContext, type RequestContext } from '../../app/context';
+import { enterRequestScope } from '../../common/db/request-scope';
 import type { BulkDeps } from '../bulk/bulk.router';
 import { badInput, conflict, forbidden } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
@@ -84,6 +85,7 @@ export function runnerRouter(
 ): Router {
   const router = Router({ mergeParams: true });
   router.use(express.json({ limit: '8mb' }));
+  router.use(enterRequestScope);
 
   /** The run named in the path, after checking the key may act for it. */
   async function runOf(req: Request): Promise<{ ctx: RequestContext; run: Run }> {
