@@ -24,10 +24,15 @@ describe('build-if-stale: commands build only when a source changed', () => {
     return { code: res.status, stdout: res.stdout, stderr: res.stderr };
   };
   const buildIfStale = () => run('bash', [path.join(root, 'scripts', 'build-if-stale.sh')]);
-  // Pushes a file's mtime past the stamp's, as an editor's save after the build would.
+  // Makes a file newer than the stamp, as an editor's save after the build would: the stamp is
+  // moved 10 s into the past and the file 5 s, both before the next build's own stamp (taken
+  // when that build starts), so the rebuild's stamp is newer than the edit however fast it runs.
   const touchAfterStamp = (file: string) => {
-    const later = new Date(mtime(stamp()) + 5_000);
-    fs.utimesSync(file, later, later);
+    const now = Date.now();
+    const stampTime = new Date(now - 10_000);
+    const editTime = new Date(now - 5_000);
+    fs.utimesSync(stamp(), stampTime, stampTime);
+    fs.utimesSync(file, editTime, editTime);
   };
 
   before(() => {
