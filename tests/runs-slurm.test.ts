@@ -1,7 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import {
   loadTask,
@@ -12,18 +10,22 @@ import {
   statusesOf,
   waitForStatus,
 } from './helpers/runs';
-import { repoRoot } from './helpers/processes';
+import { startPrivateSlurm, type PrivateSlurm } from './helpers/slurm';
 
 describe('an SFT run through a real single-node Slurm', () => {
   let t: TestServer;
+  let slurm: PrivateSlurm;
 
   before(async () => {
-    // Installs nothing (setup-system.sh did); starts munged, slurmctld and slurmd if needed.
-    execFileSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], { stdio: 'pipe' });
-    t = await startTestServer(runEnv());
+    // A cluster of this file's own (munged, slurmctld, slurmd); the API reaches it by SLURM_CONF.
+    slurm = startPrivateSlurm();
+    t = await startTestServer(runEnv({ SLURM_CONF: slurm.conf }));
     await loadTask(t, 'arith-slurm', 100);
   });
-  after(() => t?.close());
+  after(async () => {
+    await t?.close();
+    slurm?.stop();
+  });
 
   it('runs the real runner as a Slurm job from QUEUED to SUCCEEDED with its checkpoint', async () => {
     const queued = await startRun(t, { ...sftInput({ steps: 20 }, 48), launcher: 'SLURM' });
