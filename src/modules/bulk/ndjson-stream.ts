@@ -13,6 +13,13 @@ export interface NdjsonLimits {
   lineBytes: number;
 }
 
+/** The body's Content-Encoding; throws BAD_USER_INPUT for one we cannot read. */
+function contentEncoding(req: Request): 'gzip' | 'identity' {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'gzip' || encoding === 'identity') return encoding;
+  throw badInput(`Content-Encoding ${encoding} is not supported; send identity or gzip`);
+}
+
 /**
  * The request body as it arrives, gunzipped when sent with Content-Encoding: gzip, cut at
  * `limitBytes`. Every failure (a broken gzip, a client gone mid-upload, the limit) ends up as
@@ -42,17 +49,15 @@ function bodyStream(req: Request, limitBytes: number): Readable {
       done(null, chunk);
     },
   });
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  let head: NodeJS.WritableStream & { destroy(): void };
-  if (encoding === 'gzip') {
+  // The consumer may attach only later (or never, if the import fails first): an error with no
+  // listener yet would be thrown as uncaught. The consumer still gets it from the stream's state.
+  limiter.on('error', () => {});
+  let head: NodeJS.WritableStream & { destroy(): void } = limiter;
+  if (contentEncoding(req) === 'gzip') {
     const gunzip = createGunzip();
     gunzip.on('error', () => limiter.destroy(badInput('The body is not valid gzip')));
     gunzip.pipe(limiter);
     head = gunzip;
-  } else if (encoding === 'identity') {
-    head = limiter;
-  } else {
-    throw badInput(`Content-Encoding ${encoding} is not supported; send identity or gzip`);
   }
   // Stays attached for the life of the request: a late reset must not be an unhandled 'error'.
   req.on('error', (err) => limiter.destroy(err));
@@ -76,15 +81,18 @@ export function ndjsonRecords<T>(
   parse: (text: string, line: number) => T,
 ): AsyncGenerator<T> {
   assertUtf8Charset(req);
-  const body = bodyStream(req, limits.bodyBytes);
-  return records(body, limits.lineBytes, parse);
+  contentEncoding(req);
+  return records(req, limits, parse);
 }
 
 async function* records<T>(
-  body: Readable,
-  maxLineBytes: number,
+  req: Request,
+  limits: NdjsonLimits,
   parse: (text: string, line: number) => T,
 ): AsyncGenerator<T> {
+  // The body is read only once the import consumes it: nothing flows into a buffer meanwhile.
+  const body = bodyStream(req, limits.bodyBytes);
+  const maxLineBytes = limits.lineBytes;
   let count = 0;
   try {
     for await (const { line, text } of boundedLines(body, maxLineBytes)) {
