@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { SlurmLauncher } from '../src/launchers/slurm.launcher';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { gqlOk } from './helpers/seed';
 import {
@@ -149,6 +150,29 @@ describe('a full disk in the runs folder (a real tmpfs of 8 MiB and 256 inodes)'
       assert.ok(await healthy(t), '/healthz answers 200');
     } finally {
       fs.rmSync(fillers, { recursive: true, force: true });
+    }
+  });
+
+  it('the Slurm launcher on a full disk refuses the launch with ENOSPC before submitting, and leaves no token file or half-written script', async () => {
+    const filler = path.join(runsDir, 'filler');
+    const workDir = path.join(runsDir, 'slurm-run-9');
+    try {
+      fs.mkdirSync(workDir);
+      fillBlocks(filler);
+      // No sbatch is reached: the binDir names none, so a submission would fail differently.
+      const launcher = new SlurmLauncher({ binDir: path.join(runsDir, 'no-slurm-here') });
+      const request = {
+        runId: 9,
+        runGlobalId: 'UnVuOjk',
+        env: { STAGEWISE_RUN_ID: 'UnVuOjk', STAGEWISE_RUN_TOKEN: 'sw_runner_full_disk_token' },
+        command: ['/usr/bin/python3', '-m', 'gpu_runner'],
+        workDir,
+      };
+      await assert.rejects(launcher.launch(request, {}), /ENOSPC/);
+      assert.deepEqual(fs.readdirSync(workDir), [], 'nothing is left in the work dir');
+    } finally {
+      fs.rmSync(filler, { force: true });
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
   });
 
