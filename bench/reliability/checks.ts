@@ -6,6 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createDatabase } from './api-process';
 import { runFuzz } from './fuzz';
+import { pgRestart, redisOutage, sigkillImport, type ApiPlace } from './faults';
 import type { CheckRow } from './report';
 
 export interface SuiteContext {
@@ -14,9 +15,9 @@ export interface SuiteContext {
   /** Admin URL of the suite's own PostgreSQL. */
   adminUrl: string;
   schemaFile: string;
-  log(line: string): void;
-  stopPostgres(): Promise<void>;
-  startPostgres(): Promise<void>;
+  log: (line: string) => void;
+  stopPostgres: () => Promise<void>;
+  startPostgres: () => Promise<void>;
   /** Every secret a check handed out, for the secrets scan. */
   secrets?: string[];
 }
@@ -61,8 +62,107 @@ async function fuzzCheck(ctx: SuiteContext): Promise<CheckRow> {
   }
 }
 
+/** A fresh database and folder for one check, dropped after it. */
+async function withPlace<T>(
+  ctx: SuiteContext,
+  name: string,
+  work: (place: ApiPlace) => Promise<T>,
+): Promise<T> {
+  const db = await createDatabase(ctx.adminUrl);
+  try {
+    return await work({ databaseUrl: db.url, ...checkDir(ctx, name) });
+  } finally {
+    await db.drop();
+  }
+}
+
+async function pgRestartCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'pg-restart', (place) =>
+    pgRestart(place, { stop: ctx.stopPostgres, start: ctx.startPostgres }, ctx.log),
+  );
+  const lost = r.storedLost + r.storedDuplicated + r.streamLost + r.streamDuplicated;
+  const notes = [
+    ...(r.readyz503 ? [] : ['/readyz never answered 503 while PostgreSQL was down']),
+    ...(r.recovered ? [] : ['/readyz did not answer 200 within 60 s of PostgreSQL coming back']),
+    ...(r.sameProcess ? [] : ['the API process exited']),
+    ...(r.storedLost || r.storedDuplicated
+      ? [
+          `stored runner events: ${r.storedLost} lost, ${r.storedDuplicated} duplicated of ${r.emitted}`,
+        ]
+      : []),
+    ...(r.streamLost || r.streamDuplicated
+      ? [
+          `subscriber streams: ${r.streamLost} lost, ${r.streamDuplicated} duplicated (3 subscribers)`,
+        ]
+      : []),
+    ...r.streamErrors.map((e) => `stream error: ${e}`),
+    `runner endpoint answered ${r.refusalsDuringOutage.join(', ') || 'nothing refused'} while PostgreSQL was down (events buffered)`,
+  ];
+  return {
+    check: 'fault: PostgreSQL restart',
+    load: `runner stand-in, ${r.emitted} events; 3 subscribers`,
+    faults: r.readyz503 && r.recovered && r.sameProcess ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: lost,
+    ok: r.readyz503 && r.recovered && r.sameProcess && lost === 0 && r.streamErrors.length === 0,
+    notes,
+  };
+}
+
+async function sigkillImportCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'sigkill-import', (place) =>
+    sigkillImport(place, ctx.args.importLines, ctx.log),
+  );
+  return {
+    check: 'fault: SIGKILL mid-import',
+    load: `${r.linesPlanned.toLocaleString('en-US')}-line NDJSON import, killed after ${r.linesSentBeforeKill.toLocaleString('en-US')}`,
+    faults: r.rowsAfter === 0 && r.restartedReady && r.laterImportOk ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: r.rowsAfter,
+    ok: r.killedBy === 'SIGKILL' && r.rowsAfter === 0 && r.restartedReady && r.laterImportOk,
+    notes: [
+      ...(r.rowsAfter ? [`${r.rowsAfter} rows of the killed import were left in samples`] : []),
+      ...(r.restartedReady ? [] : ['the restarted API was not ready']),
+      ...(r.laterImportOk ? [] : ['an import after the restart failed']),
+    ],
+  };
+}
+
+async function redisCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'redis', (place) => redisOutage(place, ctx.log));
+  const lost = r.storedLost + r.storedDuplicated + r.streamLost + r.streamDuplicated;
+  const ok =
+    r.skipped !== undefined || (r.apiSurvived && lost === 0 && r.streamErrors.length === 0);
+  return {
+    check: 'fault: Redis stopped',
+    load: r.skipped ? '-' : `runner stand-in, ${r.emitted} events; 5 subscribers`,
+    faults: r.skipped ? 'not covered' : ok ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: r.skipped ? null : lost,
+    ok,
+    notes: [
+      ...(r.skipped ? [r.skipped] : []),
+      ...(r.apiSurvived ? [] : ['the API process exited']),
+      ...(r.storedLost || r.storedDuplicated
+        ? [
+            `stored runner events: ${r.storedLost} lost, ${r.storedDuplicated} duplicated of ${r.emitted}; the endpoint answered ${[...new Set(r.refusals)].join(', ')}`,
+          ]
+        : []),
+      ...(r.streamLost || r.streamDuplicated
+        ? [
+            `subscriber streams: ${r.streamLost} lost, ${r.streamDuplicated} duplicated (5 subscribers)`,
+          ]
+        : []),
+      ...r.streamErrors.map((e) => `stream error: ${e}`),
+    ],
+  };
+}
+
 export const CHECKS = {
   fuzz: fuzzCheck,
+  'pg-restart': pgRestartCheck,
+  'sigkill-import': sigkillImportCheck,
+  redis: redisCheck,
 } satisfies Record<string, (ctx: SuiteContext) => Promise<CheckRow>>;
 
 export type CheckName = keyof typeof CHECKS;
