@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import { createDatabase } from './api-process';
 import { runFuzz } from './fuzz';
 import { pgRestart, redisOutage, sigkillImport, type ApiPlace } from './faults';
+import { runLoad } from './load';
 import type { CheckRow } from './report';
+
+/** Latency goal per operation under load (a goal, reported; not a verdict). */
+const P99_GOAL_MS = 250;
+/** Memory is flat when the last third of the run is within this of the first third. */
+const RSS_GROWTH_ALLOWED = { fraction: 0.2, mb: 32 };
 
 export interface SuiteContext {
   args: { fuzz: number; clients: number; seconds: number; importLines: number; seed: number };
@@ -158,8 +164,38 @@ async function redisCheck(ctx: SuiteContext): Promise<CheckRow> {
   };
 }
 
+async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'load', (place) =>
+    runLoad(place, { clients: ctx.args.clients, seconds: ctx.args.seconds }, ctx.log),
+  );
+  const growth = r.rssLastThirdMb - r.rssFirstThirdMb;
+  const rssFlat =
+    growth <= Math.max(RSS_GROWTH_ALLOWED.mb, RSS_GROWTH_ALLOWED.fraction * r.rssFirstThirdMb);
+  const lost = r.streamLost + r.streamDuplicated;
+  const latency = Object.entries(r.latency).map(
+    ([op, l]) =>
+      `${op} n=${l.n} p50=${l.p50} ms p99=${l.p99} ms${l.p99 > P99_GOAL_MS ? ' (over the 250 ms goal)' : ''}`,
+  );
+  return {
+    check: 'load',
+    load: `${ctx.args.clients} clients x ${ctx.args.seconds} s, ${r.requests.toLocaleString('en-US')} requests, ${r.errors} errors`,
+    faults: '-',
+    badInputs: 0,
+    lostOrDuplicated: lost,
+    ok: r.errors === 0 && rssFlat && lost === 0 && r.apiAlive,
+    notes: [
+      ...latency,
+      `API RSS ${r.rssFirstThirdMb} MB (first third) -> ${r.rssLastThirdMb} MB (last third)${rssFlat ? '' : ': growing'}`,
+      `${r.subscribers} subscribers x ${r.eventsEmitted} events: ${r.streamLost} lost, ${r.streamDuplicated} duplicated`,
+      ...r.errorExamples,
+      ...(r.apiAlive ? [] : ['the API process exited']),
+    ],
+  };
+}
+
 export const CHECKS = {
   fuzz: fuzzCheck,
+  load: loadCheck,
   'pg-restart': pgRestartCheck,
   'sigkill-import': sigkillImportCheck,
   redis: redisCheck,
