@@ -8,6 +8,7 @@ import { createDatabase } from './api-process';
 import { runFuzz } from './fuzz';
 import { pgRestart, redisOutage, sigkillImport, type ApiPlace } from './faults';
 import { runLoad } from './load';
+import { secretsScan } from './secrets';
 import type { CheckRow } from './report';
 
 /** Latency goal per operation under load (a goal, reported; not a verdict). */
@@ -193,12 +194,31 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
   };
 }
 
+async function secretsCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'secrets', (place) => secretsScan(place, ctx.log));
+  return {
+    check: 'secrets',
+    load: `a ${r.runStatus} local run, ${r.webhookDeliveries} webhook deliveries; ${r.filesScanned} files scanned`,
+    faults: '-',
+    badInputs: 0,
+    lostOrDuplicated: null,
+    ok: r.found.length === 0 && r.runStatus === 'SUCCEEDED' && r.webhookDeliveries > 0,
+    notes: [
+      `${r.secretsKnown} secrets known, ${r.found.length} found in clear; ${r.privateTokenFiles} owner-only token files`,
+      ...r.found,
+      ...(r.runStatus === 'SUCCEEDED' ? [] : [`the run ended ${r.runStatus}`]),
+      ...(r.webhookDeliveries ? [] : ['no webhook delivery arrived']),
+    ],
+  };
+}
+
 export const CHECKS = {
   fuzz: fuzzCheck,
   load: loadCheck,
   'pg-restart': pgRestartCheck,
   'sigkill-import': sigkillImportCheck,
   redis: redisCheck,
+  secrets: secretsCheck,
 } satisfies Record<string, (ctx: SuiteContext) => Promise<CheckRow>>;
 
 export type CheckName = keyof typeof CHECKS;
