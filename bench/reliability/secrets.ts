@@ -26,6 +26,37 @@ export interface SecretsOutcome {
   privateTokenFiles: number;
 }
 
+/**
+ * Every secret in clear in `files`: the `known` ones by value, and any `sw_` token whose hash is
+ * in `storedHashes`. Files only their owner can read (token files) are counted apart, except
+ * the log.
+ */
+export function scanForSecrets(
+  files: string[],
+  known: [string, string][],
+  storedHashes: Set<string>,
+  logFile: string,
+): { found: string[]; privateTokenFiles: number } {
+  const found: string[] = [];
+  let privateTokenFiles = 0;
+  for (const file of files) {
+    const text = fs.readFileSync(file, 'latin1');
+    const hits = new Set<string>();
+    for (const [kind, value] of known) if (text.includes(value)) hits.add(kind);
+    for (const m of text.matchAll(/sw_[A-Za-z0-9_-]{32}/g)) {
+      if (storedHashes.has(hashKey(m[0]))) hits.add('key or runner token');
+    }
+    if (!hits.size) continue;
+    if ((fs.statSync(file).mode & 0o077) === 0 && file !== logFile) {
+      privateTokenFiles++;
+      continue;
+    }
+    for (const kind of hits)
+      found.push(`${kind} in ${path.basename(path.dirname(file))}/${path.basename(file)}`);
+  }
+  return { found, privateTokenFiles };
+}
+
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -156,23 +187,7 @@ export async function secretsScan(
   await db.close();
   const known = Object.entries(secrets).filter(([, v]) => v);
   for (const k of db.keysMade) if (!known.some(([, v]) => v === k)) known.push(['apiKey', k]);
-  const found: string[] = [];
-  let privateTokenFiles = 0;
-  for (const file of files) {
-    const text = fs.readFileSync(file, 'latin1');
-    const hits = new Set<string>();
-    for (const [kind, value] of known) if (text.includes(value)) hits.add(kind);
-    for (const m of text.matchAll(/sw_[A-Za-z0-9_-]{32}/g))
-      if (storedHashes.has(hashKey(m[0]))) hits.add('key or runner token');
-    if (!hits.size) continue;
-    // A token file only its owner can read is where a token is meant to be kept.
-    if ((fs.statSync(file).mode & 0o077) === 0 && file !== place.logFile) {
-      privateTokenFiles++;
-      continue;
-    }
-    for (const kind of hits)
-      found.push(`${kind} in ${path.relative(path.dirname(place.logFile), file)}`);
-  }
+  const { found, privateTokenFiles } = scanForSecrets(files, known, storedHashes, place.logFile);
   return {
     runStatus,
     webhookDeliveries: deliveries.length,
