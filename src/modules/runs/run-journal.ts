@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { Announcer } from '../../common/pubsub/announcer';
-import { notFound } from '../../common/errors';
+import { conflict, notFound } from '../../common/errors';
 import { Run, RunStatus } from './run.entity';
 import { RunEvent, RunEventType } from './run-event.entity';
 import { assertMove, isTerminal } from './run-status';
@@ -45,6 +45,12 @@ export class LockedRun {
 
   /** Stores events with the next seqs; resent runner events are counted as duplicates. */
   async record(events: NewEvent[]): Promise<{ stored: number; duplicates: number }> {
+    // A closed log is what subscribers were promised is complete: nothing may follow it.
+    if (this.run.eventsClosedAt !== null && events.length > 0) {
+      throw conflict(`Run ${this.run.id}'s event log is closed; no event can be added`, {
+        runId: this.run.id,
+      });
+    }
     const runnerSeqs = events.map((e) => e.runnerSeq).filter((s): s is number => s != null);
     const known = new Set<number>();
     if (runnerSeqs.length > 0) {
@@ -102,6 +108,18 @@ export class LockedRun {
         },
       ]);
     }
+  }
+
+  /**
+   * Closes the event log of a run that has ended (idempotent): call it once nothing more will be
+   * stored for the run, e.g. after its launcher stored the output the process left behind.
+   * runEvents streams complete only when they have sent everything up to here.
+   */
+  closeEvents(): void {
+    if (!isTerminal(this.run.status)) {
+      throw conflict(`Run ${this.run.id} is ${this.run.status}; only an ended run's log closes`);
+    }
+    if (this.run.eventsClosedAt === null) this.set({ eventsClosedAt: new Date() });
   }
 
   /** Field changes written with the commit. */
