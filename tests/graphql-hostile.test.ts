@@ -250,6 +250,38 @@ describe('hostile GraphQL input', () => {
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
   });
 
+  it('refuses a too deeply nested document for every key scope, and over GET as well', async () => {
+    const body = JSON.stringify({
+      query: `{ datasets(first: ${nestedLists(500)}) { totalCount } }`,
+    });
+    for (const scope of Object.keys(keys) as Scope[]) {
+      const res = await postRaw(t, body, keys[scope]);
+      assert.equal(
+        refusal({ status: res.status, errors: res.json.errors }, 'query'),
+        undefined,
+        scope,
+      );
+    }
+    const url = new URL(`${t.url}/graphql`);
+    url.searchParams.set('query', `{ datasets(first: ${nestedLists(500)}) { totalCount } }`);
+    const get = await fetch(url, {
+      headers: { authorization: `Bearer ${t.keys.read}`, 'apollo-require-preflight': 'true' },
+    });
+    const json = (await get.json()) as { errors: any[] };
+    assert.equal(refusal({ status: get.status, errors: json.errors }, 'query'), undefined, 'GET');
+    url.searchParams.set('query', 'query($n: Int) { datasets(first: $n) { totalCount } }');
+    url.searchParams.set('variables', `{"n":${nestedLists(500)}}`);
+    const getVariables = await fetch(url, {
+      headers: { authorization: `Bearer ${t.keys.read}`, 'apollo-require-preflight': 'true' },
+    });
+    const json2 = (await getVariables.json()) as { errors: any[] };
+    assert.equal(
+      refusal({ status: getVariables.status, errors: json2.errors }, 'variables'),
+      undefined,
+      'GET variables',
+    );
+  });
+
   it('counts only brackets that nest: none in strings, block strings or comments', async () => {
     // 180 openers, more than GRAPHQL_MAX_NESTING, within the producer filter's 256 characters.
     const brackets = '[{('.repeat(60);

@@ -8,8 +8,10 @@ import {
   gqlOk,
   importSamples,
   importTraces,
+  insertRun,
 } from './helpers/seed';
 import { toAppError } from '../src/common/errors';
+import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
 
 /** PostgreSQL's wording, SQL or a stack trace: none may reach a client. */
 const LEAKS =
@@ -132,7 +134,7 @@ describe('races and cursors keep to the API words', () => {
   it('lets one of many concurrent createDataset calls with one name win; the others get CONFLICT', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
-        t.gql(`mutation { createDataset(input: { name: "crowded" }) { id } }`),
+        t.gql(`mutation { createDataset(input: { name: "crowded" }) { id } }`, {}, t.keys.write),
       ),
     );
     const won = results.filter((r) => !r.errors);
@@ -233,6 +235,30 @@ describe('races and cursors keep to the API words', () => {
           assert.equal(error?.extensions.code, 'BAD_USER_INPUT', `${from} cursor on ${to}`);
           assert.match(error.message, /cursor/);
         }
+      }
+    });
+
+    it('refuses a foreign cursor with every scope that may read the connection', async () => {
+      const runner = await t.server.services.apiKeys.create({
+        name: 'cursor-runner',
+        scopes: [ApiKeyScope.RUNNER],
+        runId: Number((await insertRun(t, { stage: 'SFT', status: 'RUNNING' })).pk),
+      });
+      const expected: [string, string][] = [
+        [t.keys.read, 'BAD_USER_INPUT'],
+        [t.keys.write, 'BAD_USER_INPUT'],
+        [t.keys.admin, 'BAD_USER_INPUT'],
+        // A runner key reads nothing through GraphQL: refused for its scope first.
+        [runner.key, 'FORBIDDEN'],
+      ];
+      for (const [key, code] of expected) {
+        const res = await t.gql(
+          `query($c: String) { datasets(after: $c) { totalCount } }`,
+          { c: cursors.get('traces') },
+          key,
+        );
+        assert.equal(res.errors?.[0]?.extensions.code, code, JSON.stringify(res.errors));
+        assert.doesNotMatch(res.errors[0].message, LEAKS);
       }
     });
 
