@@ -6,7 +6,9 @@ import path from 'node:path';
 import {
   KubernetesLauncher,
   buildJob,
+  buildTokenSecret,
   jobState,
+  ownedByJob,
   parseKubernetesExternalId,
 } from '../src/launchers/kubernetes.launcher';
 import type { LaunchRequest } from '../src/launchers/launcher';
@@ -26,17 +28,21 @@ const request: LaunchRequest = {
 
 describe('kubernetes launcher (no cluster here: the Job object and the state mapping only)', () => {
   it('builds the batch/v1 Job it would submit (no cluster here)', () => {
-    const job = buildJob(request, {
-      image: 'registry.local/stagewise-runner:1.0',
-      namespace: 'training',
-      gpus: 2,
-      cpu: '8',
-      memory: '32Gi',
-      ttlSecondsAfterFinished: 600,
-      imagePullSecrets: ['regcred'],
-      volumes: [{ name: 'work', persistentVolumeClaim: { claimName: 'stagewise-work' } }],
-      volumeMounts: [{ name: 'work', mountPath: '/work/runs' }],
-    });
+    const job = buildJob(
+      request,
+      {
+        image: 'registry.local/stagewise-runner:1.0',
+        namespace: 'training',
+        gpus: 2,
+        cpu: '8',
+        memory: '32Gi',
+        ttlSecondsAfterFinished: 600,
+        imagePullSecrets: ['regcred'],
+        volumes: [{ name: 'work', persistentVolumeClaim: { claimName: 'stagewise-work' } }],
+        volumeMounts: [{ name: 'work', mountPath: '/work/runs' }],
+      },
+      'stagewise-run-42-token-x7k2p',
+    );
     assert.equal(job.apiVersion, 'batch/v1');
     assert.equal(job.kind, 'Job');
     assert.equal(job.metadata!.generateName, 'stagewise-run-42-');
@@ -62,7 +68,10 @@ describe('kubernetes launcher (no cluster here: the Job object and the state map
     assert.deepEqual(c.env, [
       { name: 'STAGEWISE_API_URL', value: 'http://api:4000' },
       { name: 'STAGEWISE_RUN_ID', value: 'UnVuOjQy' },
-      { name: 'STAGEWISE_RUN_TOKEN', value: 'sw_runner_secret' },
+      {
+        name: 'STAGEWISE_RUN_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'stagewise-run-42-token-x7k2p', key: 'token' } },
+      },
       { name: 'STAGEWISE_WORK_DIR', value: '/work/runs/42' },
     ]);
     assert.deepEqual(c.resources, {
@@ -75,16 +84,59 @@ describe('kubernetes launcher (no cluster here: the Job object and the state map
   });
 
   it('defaults to one GPU, the default namespace and a day of TTL; gpus: 0 asks for none (no cluster here)', () => {
-    const job = buildJob(request, { image: 'runner:latest' });
+    const job = buildJob(request, { image: 'runner:latest' }, 'token-secret');
     assert.equal(job.metadata!.namespace, 'default');
     assert.equal(job.spec!.ttlSecondsAfterFinished, 86400);
     assert.deepEqual(job.spec!.template.spec!.containers[0].resources, {
       limits: { 'nvidia.com/gpu': '1' },
     });
-    const cpuOnly = buildJob(request, { image: 'runner:latest', gpus: 0 });
+    const cpuOnly = buildJob(request, { image: 'runner:latest', gpus: 0 }, 'token-secret');
     assert.deepEqual(cpuOnly.spec!.template.spec!.containers[0].resources, { limits: {} });
     assert.throws(() => buildJob(request, { image: '' }), /image is required/);
     assert.throws(() => new KubernetesLauncher({ image: '' }), /image is required/);
+  });
+
+  it('puts the runner token in a Secret the Job reads through secretKeyRef, never as a literal in the Job spec (no cluster here)', () => {
+    const options = { image: 'runner:1', namespace: 'training' };
+    const secret = buildTokenSecret(request, options)!;
+    assert.equal(secret.kind, 'Secret');
+    assert.equal(secret.metadata!.generateName, 'stagewise-run-42-token-');
+    assert.equal(secret.metadata!.namespace, 'training');
+    assert.deepEqual(secret.metadata!.labels, { app: 'stagewise', 'stagewise/run-id': '42' });
+    assert.deepEqual(secret.stringData, { token: 'sw_runner_secret' });
+
+    const job = buildJob(request, options, 'stagewise-run-42-token-abcde');
+    // The whole object as the API server (and its audit log) would receive it.
+    assert.ok(!JSON.stringify(job).includes('sw_runner_secret'), 'no token in the Job spec');
+    const env = job.spec!.template.spec!.containers[0].env!;
+    assert.deepEqual(
+      env.find((e) => e.name === 'STAGEWISE_RUN_TOKEN'),
+      {
+        name: 'STAGEWISE_RUN_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'stagewise-run-42-token-abcde', key: 'token' } },
+      },
+    );
+    // A token with no Secret to hold it is refused rather than written in clear.
+    assert.throws(() => buildJob(request, options), /must come from a Secret/);
+    const { STAGEWISE_RUN_TOKEN: _token, ...env2 } = request.env;
+    assert.equal(buildTokenSecret({ ...request, env: env2 }, options), undefined);
+    assert.doesNotThrow(() => buildJob({ ...request, env: env2 }, options));
+
+    // Owned by the Job: the cluster deletes it with the Job (cancel, or the TTL after it ends).
+    const owned = ownedByJob(
+      { ...secret, metadata: { ...secret.metadata, name: 'stagewise-run-42-token-abcde' } },
+      { metadata: { name: 'stagewise-run-42-q9z8w', uid: '6f1c-uid' } },
+    );
+    assert.equal(owned.metadata!.name, 'stagewise-run-42-token-abcde');
+    assert.deepEqual(owned.metadata!.ownerReferences, [
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        name: 'stagewise-run-42-q9z8w',
+        uid: '6f1c-uid',
+        blockOwnerDeletion: true,
+      },
+    ]);
   });
 
   it("maps a Job's status to the launcher's states (no cluster here)", () => {

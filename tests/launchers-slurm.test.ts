@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
 import type { LaunchRequest } from '../src/launchers/launcher';
 import { alive, repoRoot } from './helpers/processes';
@@ -168,6 +169,57 @@ describe('slurm launcher (a real single-node Slurm, started by scripts/start-slu
     assert.equal(state.state, 'EXITED');
     assert.equal(state.signal, 'SIGTERM');
     await until('the process to be gone', () => !alive(pid), 5000);
+  });
+
+  it('writes no runner token into the batch script: it names a token file instead', () => {
+    const token = `sw_runner_${randomBytes(12).toString('hex')}`;
+    const req: LaunchRequest = {
+      runId: 8,
+      runGlobalId: 'UnVuOjg',
+      env: { STAGEWISE_RUN_ID: 'UnVuOjg', STAGEWISE_RUN_TOKEN: token },
+      command: ['/usr/bin/python3', '-m', 'gpu_runner'],
+      workDir: '/tmp/w',
+    };
+    const script = buildBatchScript(req);
+    assert.ok(!script.includes(token), script);
+    assert.doesNotMatch(script, /STAGEWISE_RUN_TOKEN=/);
+    assert.match(script, /\nexport STAGEWISE_RUN_TOKEN_FILE='\/tmp\/w\/stagewise-run-8\.token'\n/);
+  });
+
+  it('hands the token to the job in a 0600 file, leaves it in no file of the work dir, and removes the file when the job ends', async () => {
+    const token = `sw_runner_${randomBytes(12).toString('hex')}`;
+    const rec = recorder();
+    // The job proves it can read the token without printing it: its hash and the file's mode.
+    const req = request(
+      [
+        '/bin/bash',
+        '-c',
+        'echo "mode=$(stat -c %a "$STAGEWISE_RUN_TOKEN_FILE") sha=$(sha256sum < "$STAGEWISE_RUN_TOKEN_FILE" | cut -c1-64)"; echo "env=${STAGEWISE_RUN_TOKEN:-unset}"; sleep 1',
+      ],
+      { STAGEWISE_RUN_TOKEN: token },
+    );
+    const job = await launcher.launch(req, rec.hooks);
+    const files = SlurmLauncher.files(req);
+    const script = fs.readFileSync(files.script, 'utf8');
+    assert.ok(!script.includes(token), 'the token is not in the batch script');
+    const state = await rec.exited;
+    assert.equal(state.exitCode, 0, JSON.stringify(rec.logs));
+    const sha = createHash('sha256').update(token).digest('hex');
+    assert.deepEqual(
+      rec.logs.map((l) => l.line),
+      [`mode=600 sha=${sha}`, 'env=unset'],
+    );
+    assert.equal(fs.existsSync(files.token), false, 'the token file is removed when the job ends');
+    for (const name of fs.readdirSync(req.workDir)) {
+      const text = fs.readFileSync(path.join(req.workDir, name), 'utf8');
+      assert.ok(!text.includes(token), `${name} holds the token`);
+    }
+    const stored = spawnSync('scontrol', ['write', 'batch_script', job.externalId, '-'], {
+      encoding: 'utf8',
+    });
+    assert.equal(stored.status, 0, stored.stderr);
+    assert.match(stored.stdout, /export STAGEWISE_RUN_TOKEN_FILE=/);
+    assert.ok(!stored.stdout.includes(token), "the token is not in Slurm's copy of the script");
   });
 
   it('answers the status of an unknown job id without throwing', async () => {

@@ -12,6 +12,9 @@ from typing import Optional
 ENV_API_URL = "STAGEWISE_API_URL"
 ENV_RUN_ID = "STAGEWISE_RUN_ID"
 ENV_RUN_TOKEN = "STAGEWISE_RUN_TOKEN"
+# Where a launcher cannot hand the token over in the environment without writing it into an
+# artifact (a Slurm batch script is stored by the controller), it writes a 0600 file instead.
+ENV_RUN_TOKEN_FILE = "STAGEWISE_RUN_TOKEN_FILE"
 ENV_WORK_DIR = "STAGEWISE_WORK_DIR"
 
 EVENT_TYPES = ("STATUS", "PROGRESS", "METRIC", "LOG", "ARTIFACT")
@@ -54,7 +57,10 @@ class RunEnv:
     @classmethod
     def from_environ(cls, environ=None) -> "RunEnv":
         environ = os.environ if environ is None else environ
-        missing = [v for v in (ENV_API_URL, ENV_RUN_ID, ENV_RUN_TOKEN, ENV_WORK_DIR) if not environ.get(v)]
+        token = environ.get(ENV_RUN_TOKEN) or read_token_file(environ.get(ENV_RUN_TOKEN_FILE))
+        missing = [v for v in (ENV_API_URL, ENV_RUN_ID, ENV_WORK_DIR) if not environ.get(v)]
+        if not token:
+            missing.append(f"{ENV_RUN_TOKEN} (or {ENV_RUN_TOKEN_FILE})")
         if missing:
             raise SystemExit(
                 "gpu_runner: missing environment " + ", ".join(missing) + ". The API's launcher sets "
@@ -63,7 +69,25 @@ class RunEnv:
             )
         work_dir = environ[ENV_WORK_DIR]
         os.makedirs(work_dir, exist_ok=True)
-        return cls(environ[ENV_API_URL], environ[ENV_RUN_ID], environ[ENV_RUN_TOKEN], work_dir)
+        return cls(environ[ENV_API_URL], environ[ENV_RUN_ID], token, work_dir)
+
+
+def read_token_file(path: Optional[str]) -> Optional[str]:
+    """The token from $STAGEWISE_RUN_TOKEN_FILE, which is then removed: the runner keeps the token in
+    memory only, so no copy stays on a shared disk for the run's whole length. The launcher removes
+    the file too when the job ends (for a runner that never got this far)."""
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            token = f.read().strip()
+    except OSError as e:
+        raise SystemExit(f"gpu_runner: cannot read {ENV_RUN_TOKEN_FILE} ({path}): {e.strerror}") from None
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # read-only or already gone: the launcher removes it when the job ends
+    return token or None
 
 
 def now_iso() -> str:

@@ -19,6 +19,7 @@ import { inputGuardPlugin } from './input-guard';
 import { nestingGuard } from './document-nesting';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
+import { jsonBody } from './body-charset';
 import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
@@ -180,7 +181,7 @@ async function listen(
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
-    express.json({ limit: config.GRAPHQL_BODY_LIMIT }),
+    jsonBody(config.GRAPHQL_BODY_LIMIT),
     nestingGuard(config.GRAPHQL_MAX_NESTING),
     enterRequestScope,
     expressMiddleware(apollo, {

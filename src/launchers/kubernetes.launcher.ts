@@ -3,19 +3,36 @@
  * restartPolicy Never), labelled app=stagewise and stagewise/run-id, cleaned up by the cluster
  * ttlSecondsAfterFinished after it ends. The job's id is `namespace/name`; its state comes from
  * the Job's status (and the pod's exit code); cancel deletes the Job (propagationPolicy
- * Background) and its pods with the grace period. `@kubernetes/client-node` is ESM-only: it is
+ * Background) and its pods with the grace period.
+ *
+ * The runner's token is never a literal in the Job spec (anyone who may read Jobs, or their
+ * audit log, would see it): the launcher first creates a Secret holding it, the Job's container
+ * takes it through `secretKeyRef`, and the Secret is then owned by the Job, so the cluster's
+ * garbage collector deletes it with the Job (cancel, or ttlSecondsAfterFinished). The API's
+ * service account needs create/update/delete on Secrets in the namespace besides Jobs and Pods.
+ *
+ * `@kubernetes/client-node` is ESM-only: it is
  * loaded with `await import()` on first use, so nothing of it loads for the other launchers.
  */
 import type {
   BatchV1Api,
   CoreV1Api,
+  V1EnvVar,
   V1Job,
   V1Pod,
+  V1Secret,
   V1Toleration,
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import type { JobState, LaunchedJob, Launcher, LauncherHooks, LaunchRequest } from './launcher';
+import {
+  RUN_TOKEN_ENV,
+  type JobState,
+  type LaunchedJob,
+  type Launcher,
+  type LauncherHooks,
+  type LaunchRequest,
+} from './launcher';
 
 export interface KubernetesLauncherOptions {
   /** The runner's container image (required). */
@@ -52,16 +69,75 @@ export interface KubernetesLauncherOptions {
 }
 
 export const RUNNER_CONTAINER = 'runner';
+/** The key of the runner token in its Secret. */
+export const TOKEN_SECRET_KEY = 'token';
 
-/** The batch/v1 Job that runs a request (a pure function: no cluster involved). */
-export function buildJob(request: LaunchRequest, options: KubernetesLauncherOptions): V1Job {
+function runLabels(request: LaunchRequest, options: KubernetesLauncherOptions) {
+  return { ...options.labels, app: 'stagewise', 'stagewise/run-id': String(request.runId) };
+}
+
+/** The Secret that holds a request's runner token (a pure function; undefined: no token). */
+export function buildTokenSecret(
+  request: LaunchRequest,
+  options: KubernetesLauncherOptions,
+): V1Secret | undefined {
+  const token = request.env[RUN_TOKEN_ENV];
+  if (token === undefined) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      generateName: `stagewise-run-${request.runId}-token-`,
+      namespace: options.namespace ?? 'default',
+      labels: runLabels(request, options),
+    },
+    type: 'Opaque',
+    stringData: { [TOKEN_SECRET_KEY]: token },
+  };
+}
+
+/** The Secret, owned by its Job: deleted by the cluster when the Job is. */
+export function ownedByJob(secret: V1Secret, job: V1Job): V1Secret {
+  return {
+    ...secret,
+    metadata: {
+      ...secret.metadata,
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: job.metadata!.name!,
+          uid: job.metadata!.uid!,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+  };
+}
+
+/** The container's env: every value literal but the runner token, which comes from its Secret. */
+function containerEnv(request: LaunchRequest, tokenSecretName: string | undefined): V1EnvVar[] {
+  return Object.entries(request.env).map(([name, value]) => {
+    if (name !== RUN_TOKEN_ENV) return { name, value };
+    if (!tokenSecretName) {
+      throw new Error('kubernetes launcher: the runner token must come from a Secret');
+    }
+    return { name, valueFrom: { secretKeyRef: { name: tokenSecretName, key: TOKEN_SECRET_KEY } } };
+  });
+}
+
+/**
+ * The batch/v1 Job that runs a request (a pure function: no cluster involved). A request with a
+ * runner token needs the name of the Secret that holds it (see buildTokenSecret).
+ */
+export function buildJob(
+  request: LaunchRequest,
+  options: KubernetesLauncherOptions,
+  tokenSecretName?: string,
+): V1Job {
   if (!options.image) throw new Error('kubernetes launcher: options.image is required');
   if (!request.command.length) throw new Error('launch: empty command');
-  const labels = {
-    ...options.labels,
-    app: 'stagewise',
-    'stagewise/run-id': String(request.runId),
-  };
+  const labels = runLabels(request, options);
   const limits: Record<string, string> = {};
   const requests: Record<string, string> = {};
   const gpus = options.gpus ?? 1;
@@ -103,7 +179,7 @@ export function buildJob(request: LaunchRequest, options: KubernetesLauncherOpti
               ...(options.imagePullPolicy && { imagePullPolicy: options.imagePullPolicy }),
               command: request.command,
               workingDir: request.workDir,
-              env: Object.entries(request.env).map(([name, value]) => ({ name, value })),
+              env: containerEnv(request, tokenSecretName),
               resources: {
                 limits,
                 ...(Object.keys(requests).length && { requests }),
@@ -184,11 +260,44 @@ export class KubernetesLauncher implements Launcher {
   }
 
   async launch(request: LaunchRequest, hooks: LauncherHooks): Promise<LaunchedJob> {
-    const body = buildJob(request, this.options);
-    const namespace = body.metadata!.namespace!;
-    const { batch } = await this.api();
-    const created = await batch.createNamespacedJob({ namespace, body });
-    const externalId = `${namespace}/${created.metadata!.name!}`;
+    if (!request.command.length) throw new Error('launch: empty command');
+    const namespace = this.options.namespace ?? 'default';
+    const { batch, core } = await this.api();
+    const secretBody = buildTokenSecret(request, this.options);
+    const secret = secretBody
+      ? await core.createNamespacedSecret({ namespace, body: secretBody })
+      : undefined;
+    const secretName = secret?.metadata?.name;
+    let job: V1Job | undefined;
+    try {
+      job = await batch.createNamespacedJob({
+        namespace,
+        body: buildJob(request, this.options, secretName),
+      });
+      if (secret && secretName) {
+        await core.replaceNamespacedSecret({
+          name: secretName,
+          namespace,
+          body: ownedByJob(secret, job),
+        });
+      }
+    } catch (err) {
+      // A Secret that no Job owns would outlive the run: take back what was created.
+      if (job?.metadata?.name) {
+        await batch
+          .deleteNamespacedJob({
+            name: job.metadata.name,
+            namespace,
+            propagationPolicy: 'Background',
+          })
+          .catch(() => undefined);
+      }
+      if (secretName) {
+        await core.deleteNamespacedSecret({ name: secretName, namespace }).catch(() => undefined);
+      }
+      throw err;
+    }
+    const externalId = `${namespace}/${job.metadata!.name!}`;
     this.follow(externalId, request.runId, hooks);
     return { externalId };
   }

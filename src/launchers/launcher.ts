@@ -14,6 +14,11 @@ export interface LaunchRequest {
   workDir: string;
 }
 
+/** The runner's key: a secret that no launcher writes in clear into a script, spec or log. */
+export const RUN_TOKEN_ENV = 'STAGEWISE_RUN_TOKEN';
+/** Where a launcher hands the token over as a 0600 file instead (the runner reads, then removes it). */
+export const RUN_TOKEN_FILE_ENV = 'STAGEWISE_RUN_TOKEN_FILE';
+
 /** What a launcher says about a job it started. */
 export type JobState =
   | { state: 'PENDING' | 'RUNNING' }

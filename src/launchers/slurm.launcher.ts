@@ -4,6 +4,11 @@
  * follows it with `squeue` / `scontrol show job` and tails its output files into hooks.onLog
  * while it runs. The job's id is the Slurm job id.
  *
+ * The runner's token is not in the script: Slurm keeps batch scripts in its state folder (and in
+ * accounting, with AccountingStoreFlags=job_script), where `scontrol write batch_script` hands
+ * them out. It goes into a 0600 file beside the script instead, named by STAGEWISE_RUN_TOKEN_FILE;
+ * the runner removes it once read, and the launcher when it sees the job end.
+ *
  * Cancel: `scancel --signal=TERM --full` (the batch script and all its children get SIGTERM, as a
  * runner expects), then, when the job is still there after the grace period, a plain `scancel`:
  * Slurm marks it CANCELLED and kills what is left (SIGKILL after the cluster's KillWait).
@@ -13,7 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { FileTail } from './file-tail';
-import type { JobState, LaunchedJob, Launcher, LauncherHooks, LaunchRequest } from './launcher';
+import {
+  RUN_TOKEN_ENV,
+  RUN_TOKEN_FILE_ENV,
+  type JobState,
+  type LaunchedJob,
+  type Launcher,
+  type LauncherHooks,
+  type LaunchRequest,
+} from './launcher';
 
 export interface SlurmLauncherOptions {
   /** `--partition`; the cluster's default partition when unset. */
@@ -76,14 +89,30 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The batch script for a request: exports the env, enters the work dir, execs the command. */
+/** The files of a run's job in its work dir: batch script, token file, Slurm's output files. */
+export function slurmJobFiles(request: Pick<LaunchRequest, 'runId' | 'workDir'>) {
+  const base = `stagewise-run-${request.runId}`;
+  return {
+    script: path.join(request.workDir, `${base}.sbatch`),
+    token: path.join(request.workDir, `${base}.token`),
+    out: path.join(request.workDir, 'slurm-%j.out'),
+    err: path.join(request.workDir, 'slurm-%j.err'),
+  };
+}
+
+/**
+ * The batch script for a request: exports the env, enters the work dir, execs the command. The
+ * runner token is never written here: the script names the token file instead.
+ */
 export function buildBatchScript(request: LaunchRequest): string {
   const lines = [
     '#!/bin/bash',
     `# stagewise run ${request.runId} (${request.runGlobalId}), written by the Slurm launcher`,
     'export PATH="${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}"',
   ];
-  for (const [key, value] of Object.entries(request.env)) {
+  const { [RUN_TOKEN_ENV]: token, ...env } = request.env;
+  if (token !== undefined) env[RUN_TOKEN_FILE_ENV] = slurmJobFiles(request).token;
+  for (const [key, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`invalid env name: ${key}`);
     lines.push(`export ${key}=${shellQuote(value)}`);
   }
@@ -130,6 +159,7 @@ class CommandError extends Error {
 interface Tracked {
   runId: number;
   hooks: LauncherHooks;
+  tokenFile: string;
   out: FileTail;
   err: FileTail;
   timer?: NodeJS.Timeout;
@@ -169,14 +199,9 @@ export class SlurmLauncher implements Launcher {
     });
   }
 
-  /** The path of the batch script and output files of a run's job. */
+  /** The path of the batch script, token file and output files of a run's job. */
   static files(request: Pick<LaunchRequest, 'runId' | 'workDir'>) {
-    const base = `stagewise-run-${request.runId}`;
-    return {
-      script: path.join(request.workDir, `${base}.sbatch`),
-      out: path.join(request.workDir, 'slurm-%j.out'),
-      err: path.join(request.workDir, 'slurm-%j.err'),
-    };
+    return slurmJobFiles(request);
   }
 
   /** The sbatch arguments for a request (before the script's path). */
@@ -200,13 +225,23 @@ export class SlurmLauncher implements Launcher {
     if (!request.command.length) throw new Error('launch: empty command');
     await fs.promises.mkdir(request.workDir, { recursive: true });
     const files = SlurmLauncher.files(request);
-    await fs.promises.writeFile(files.script, buildBatchScript(request), { mode: 0o700 });
-    const out = await this.run('sbatch', [...this.sbatchArgs(request), files.script]);
-    const jobId = out.trim().split(';')[0];
-    if (!/^\d+$/.test(jobId)) throw new Error(`sbatch answered no job id: ${out.trim()}`);
+    let jobId: string;
+    try {
+      await writeTokenFile(files.token, request.env[RUN_TOKEN_ENV]);
+      await fs.promises.writeFile(files.script, buildBatchScript(request), { mode: 0o700 });
+      const out = await this.run('sbatch', [...this.sbatchArgs(request), files.script]);
+      jobId = out.trim().split(';')[0];
+      if (!/^\d+$/.test(jobId)) throw new Error(`sbatch answered no job id: ${out.trim()}`);
+    } catch (err) {
+      // Nothing was submitted (or nothing we can follow): no token stays behind, and no script
+      // half written on a full disk.
+      await Promise.all([files.token, files.script].map((f) => fs.promises.rm(f, { force: true })));
+      throw err;
+    }
     const job: Tracked = {
       runId: request.runId,
       hooks,
+      tokenFile: files.token,
       out: new FileTail(files.out.replace('%j', jobId)),
       err: new FileTail(files.err.replace('%j', jobId)),
       done: false,
@@ -247,6 +282,9 @@ export class SlurmLauncher implements Launcher {
     if (state.reason?.startsWith('UNKNOWN_TO_SLURM') && ++job.missing < 2) return false;
     job.done = true;
     this.jobs.delete(jobId);
+    // The runner removes the file once it has read it; a job that ended before (cancelled while
+    // pending, a runner that never started) leaves it to us.
+    await fs.promises.rm(job.tokenFile, { force: true }).catch(() => undefined);
     await this.readLogs(job, true);
     job.hooks.onExit?.(job.runId, state);
     return true;
@@ -329,6 +367,16 @@ export class SlurmLauncher implements Launcher {
     this.jobs.clear();
     return Promise.resolve();
   }
+}
+
+/**
+ * The token file: created afresh (never through a file or link already there), readable by this
+ * user only. No token, no file.
+ */
+async function writeTokenFile(file: string, token: string | undefined): Promise<void> {
+  await fs.promises.rm(file, { force: true });
+  if (token === undefined) return;
+  await fs.promises.writeFile(file, token, { mode: 0o600, flag: 'wx' });
 }
 
 function unknownToSlurm(jobId: string): Exited {

@@ -1,0 +1,186 @@
+/**
+ * The fuzz check: generated GraphQL requests (from schema.graphql), NDJSON bodies and runner
+ * bodies sent to a real API process with keys of every scope, in seeded batches; after every
+ * batch `/healthz` must answer and the process must still be alive.
+ */
+import fc from 'fast-check';
+import { ApiKeyScope } from '../../src/modules/api-keys/api-key.entity';
+import { inspectAnswer, type Problem } from './answer-check';
+import { Database, startApi, type ApiProcess } from './api-process';
+import { bulkRequestArbitrary, runnerRequestArbitrary, type HttpRequest } from './http-bodies';
+import {
+  loadSchema,
+  requestArbitrary,
+  rootFieldCount,
+  type GraphqlRequest,
+} from './schema-requests';
+
+export interface FuzzOptions {
+  databaseUrl: string;
+  logFile: string;
+  runsDir: string;
+  schemaFile: string;
+  /** GraphQL requests; NDJSON and runner bodies are a quarter of that each. */
+  requests: number;
+  seed: number;
+  batch?: number;
+  concurrency?: number;
+}
+
+export interface FuzzResult {
+  graphql: number;
+  ndjson: number;
+  runner: number;
+  rootFields: number;
+  healthChecks: number;
+  /** Up to 30 problems, and how many there were in all. */
+  problems: Problem[];
+  problemCount: number;
+  /** Problems counted per request label. */
+  byLabel: Record<string, number>;
+  apiAlive: boolean;
+  secrets: string[];
+}
+
+type Sendable =
+  { kind: 'graphql'; req: GraphqlRequest; key: string } | { kind: 'http'; req: HttpRequest };
+
+async function send(url: string, s: Sendable): Promise<Problem[]> {
+  const label = s.kind === 'graphql' ? s.req.field : s.req.label;
+  try {
+    const res =
+      s.kind === 'graphql'
+        ? await fetch(`${url}/graphql`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...(s.key ? { authorization: `Bearer ${s.key}` } : {}),
+            },
+            body: JSON.stringify({ query: s.req.query, variables: s.req.variables }),
+          })
+        : await fetch(`${url}${s.req.path}`, {
+            method: s.req.method,
+            headers: s.req.headers,
+            body: s.req.body,
+          });
+    const text = await res.text();
+    return inspectAnswer(label, res.status, text);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return [
+      {
+        what: label,
+        status: 0,
+        detail: `no answer: ${cause?.code ?? ''} ${cause?.message ?? String(err)}`,
+      },
+    ];
+  }
+}
+
+async function pool<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
+  const batch = opts.batch ?? 100;
+  const concurrency = opts.concurrency ?? 6;
+  const schema = loadSchema(opts.schemaFile);
+  const api: ApiProcess = await startApi({
+    databaseUrl: opts.databaseUrl,
+    logFile: opts.logFile,
+    runsDir: opts.runsDir,
+  });
+  const db = await Database.open(opts.databaseUrl);
+  const result: FuzzResult = {
+    graphql: 0,
+    ndjson: 0,
+    runner: 0,
+    rootFields: rootFieldCount(schema),
+    healthChecks: 0,
+    problems: [],
+    problemCount: 0,
+    byLabel: {},
+    apiAlive: true,
+    secrets: [],
+  };
+  try {
+    // Sacrificial keys first: generated ids like ApiKey:1..5 revoke these, not the fuzzer's own.
+    for (let k = 0; k < 5; k++) await db.key(`sacrificial-${k}`, [ApiKeyScope.READ]);
+    const keys = await db.keys();
+    const runner = await db.runnerRun();
+    const allKeys = [keys.read, keys.write, keys.admin, runner.token, ''];
+    await fetch(`${api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.admin}` },
+      body: JSON.stringify({
+        query: 'mutation { createDataset(input: { name: "fuzz", split: TRAIN }) { id } }',
+      }),
+    });
+    const gqlArb = fc.tuple(requestArbitrary(schema), fc.constantFrom(...allKeys));
+    const bulkArb = bulkRequestArbitrary('fuzz', allKeys);
+    const runnerArb = runnerRequestArbitrary(`/v1/runs/${runner.runId}`, runner.token, allKeys);
+
+    const record = (problems: Problem[]) => {
+      for (const p of problems) {
+        result.problemCount++;
+        result.byLabel[p.what] = (result.byLabel[p.what] ?? 0) + 1;
+        // The first of each kind, so one defect does not hide the others.
+        const seen = result.problems.some((q) => q.what === p.what && q.detail === p.detail);
+        if (!seen && result.problems.length < 30) result.problems.push(p);
+      }
+    };
+    const rounds = Math.ceil(opts.requests / batch);
+    for (let round = 0; round < rounds && api.alive(); round++) {
+      const n = Math.min(batch, opts.requests - round * batch);
+      const seed = opts.seed + round;
+      const items: Sendable[] = [
+        ...fc
+          .sample(gqlArb, { numRuns: n, seed })
+          .map(([req, key]) => ({ kind: 'graphql' as const, req, key })),
+        ...fc
+          .sample(bulkArb, { numRuns: Math.ceil(n / 4), seed })
+          .map((req) => ({ kind: 'http' as const, req })),
+        ...fc
+          .sample(runnerArb, { numRuns: Math.ceil(n / 4), seed })
+          .map((req) => ({ kind: 'http' as const, req })),
+      ];
+      await pool(items, concurrency, async (item) => {
+        record(await send(api.url, item));
+        if (item.kind === 'graphql') result.graphql++;
+        else if (item.req.path.startsWith('/v1/runs/')) result.runner++;
+        else result.ndjson++;
+      });
+      result.healthChecks++;
+      const health = await fetch(`${api.url}/healthz`)
+        .then((r) => r.status)
+        .catch(() => 0);
+      if (health !== 200) {
+        record([
+          {
+            what: '/healthz',
+            status: health,
+            detail: `after batch ${round + 1}: /healthz answered ${health || 'nothing'}`,
+          },
+        ]);
+        break;
+      }
+    }
+    result.apiAlive = api.alive();
+    if (!result.apiAlive)
+      record([{ what: 'process', status: 0, detail: `the API exited (${await api.exited})` }]);
+    result.secrets = [...db.keysMade];
+  } finally {
+    await api.kill();
+    await db.close();
+  }
+  return result;
+}
