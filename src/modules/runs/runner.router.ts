@@ -1,8 +1,9 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import express from 'express';
 import { z } from 'zod';
 import { createRequestContext, type RequestContext } from '../../app/context';
 import { enterRequestScope } from '../../common/db/request-scope';
+import { jsonBody } from '../../app/body-charset';
+import { assertSafeValue } from '../../common/text-guard';
 import type { BulkDeps } from '../bulk/bulk.router';
 import { badInput, conflict, forbidden } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
@@ -21,6 +22,9 @@ import {
   storeTraces,
   tracesBody,
 } from './runner-outputs';
+
+/** Largest JSON body a runner may post (a batch of events, rollouts or traces). */
+export const RUNNER_BODY_LIMIT = '8mb';
 
 const eventsBody = z.strictObject({
   events: z
@@ -66,7 +70,17 @@ export function runnerRouter(
   hooks: { eventsStored?: (count: number) => void } = {},
 ): Router {
   const router = Router({ mergeParams: true });
-  router.use(express.json({ limit: '8mb' }));
+  router.use(jsonBody(RUNNER_BODY_LIMIT));
+  // Every string of a runner body (LOG lines, checkpoint names, metadata) storable and its
+  // nesting bounded, before any handler reads it: PostgreSQL would refuse a NUL with a 500.
+  router.use((req, _res, next) => {
+    try {
+      if (req.body !== undefined) assertSafeValue(req.body, 'body', deps.config.JSON_MAX_DEPTH);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
   router.use(enterRequestScope);
 
   /** The run named in the path, after checking the key may act for it. */
