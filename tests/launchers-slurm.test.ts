@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,8 +11,10 @@ import {
   tokenFileOfScript,
 } from '../src/launchers/slurm.launcher';
 import type { LaunchRequest } from '../src/launchers/launcher';
-import { alive, repoRoot } from './helpers/processes';
+import { alive } from './helpers/processes';
 import { recorder, sleep, until as untilEvery } from './helpers/launchers';
+import { startPrivateSlurm, type PrivateSlurm } from './helpers/slurm';
+import { tempDir, removeTempDir } from './helpers/temp';
 
 /** Slurm answers in seconds, not milliseconds: wait longer and ask less often. */
 const until = <T>(
@@ -22,10 +23,11 @@ const until = <T>(
   ms = 30_000,
 ) => untilEvery(what, fn, ms, 100);
 
-describe('slurm launcher (a real single-node Slurm, started by scripts/start-slurm.sh)', () => {
+describe('slurm launcher (a real single-node Slurm of its own, started by scripts/start-slurm.sh)', () => {
   let root: string;
   let n = 1000;
-  const launcher = new SlurmLauncher({ pollMs: 200, timeLimit: 10, cancelWaitMs: 30_000 });
+  let slurm: PrivateSlurm;
+  let launcher: SlurmLauncher;
   const request = (command: string[], env: Record<string, string> = {}): LaunchRequest => {
     n += 1;
     return {
@@ -38,17 +40,20 @@ describe('slurm launcher (a real single-node Slurm, started by scripts/start-slu
   };
 
   before(() => {
-    const started = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], {
-      encoding: 'utf8',
-      timeout: 120_000,
+    slurm = startPrivateSlurm();
+    launcher = new SlurmLauncher({
+      pollMs: 200,
+      timeLimit: 10,
+      cancelWaitMs: 30_000,
+      slurmConf: slurm.conf,
     });
-    assert.equal(started.status, 0, `start-slurm.sh failed:\n${started.stdout}${started.stderr}`);
     // Slurm runs jobs as root here; the work dirs must be where slurmd can write.
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-slurm-'));
+    root = tempDir('stagewise-slurm-runs-');
   });
   after(async () => {
-    await launcher.close();
-    fs.rmSync(root, { recursive: true, force: true });
+    await launcher?.close();
+    slurm?.stop();
+    removeTempDir(root);
   });
 
   it('writes a batch script that exports the env and execs the command', () => {
@@ -221,6 +226,7 @@ describe('slurm launcher (a real single-node Slurm, started by scripts/start-slu
     }
     const stored = spawnSync('scontrol', ['write', 'batch_script', job.externalId, '-'], {
       encoding: 'utf8',
+      env: { ...process.env, SLURM_CONF: slurm.conf },
     });
     assert.equal(stored.status, 0, stored.stderr);
     assert.match(stored.stdout, /export STAGEWISE_RUN_TOKEN_FILE=/);

@@ -54,6 +54,8 @@ const schema = z.object({
   SLURM_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(4),
   KUBERNETES_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(8),
   SLURM_PARTITION: z.string().optional(),
+  /** The slurm.conf of the cluster runs go to (SLURM_CONF for sbatch etc.); Slurm's default when unset. */
+  SLURM_CONF: z.string().optional(),
   KUBERNETES_NAMESPACE: z.string().default('default'),
   KUBERNETES_IMAGE: z.string().default('stagewise-runner:latest'),
   /** Live updates: Redis pub/sub across API processes; unset = Postgres LISTEN/NOTIFY. */

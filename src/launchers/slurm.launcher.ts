@@ -43,6 +43,11 @@ export interface SlurmLauncherOptions {
   export?: string;
   /** Folder of the Slurm commands (sbatch, squeue, scontrol, scancel); found on PATH when unset. */
   binDir?: string;
+  /**
+   * The cluster's slurm.conf, given to every Slurm command as SLURM_CONF (a cluster other than
+   * the machine's default one, e.g. the private one the tests start); Slurm's default when unset.
+   */
+  slurmConf?: string;
   /** How often a launched job is polled and its output read (default 2000 ms). */
   pollMs?: number;
   /** How long cancel() waits for the job to end after the final scancel (default 60000 ms). */
@@ -183,7 +188,13 @@ export class SlurmLauncher implements Launcher {
       execFile(
         file,
         args,
-        { timeout: this.options.commandTimeoutMs ?? 30000, maxBuffer: 4 << 20 },
+        {
+          timeout: this.options.commandTimeoutMs ?? 30000,
+          maxBuffer: 4 << 20,
+          env: this.options.slurmConf
+            ? { ...process.env, SLURM_CONF: this.options.slurmConf }
+            : process.env,
+        },
         (err, stdout, stderr) => {
           if (err) {
             const e = err as NodeJS.ErrnoException & { code?: number | string };
