@@ -110,7 +110,9 @@ async function main(): Promise<number> {
     }
   } finally {
     await pg.stop().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
+    // The API logs of a failed check are the first thing to read.
+    if (rows.every((r) => r.ok)) fs.rmSync(workDir, { recursive: true, force: true });
+    else ctx.log(`logs kept in ${workDir}/<check>/api.log`);
   }
   process.stdout.write(`${formatTable(rows)}\n${verdictLine(rows)}\n`);
   return rows.every((r) => r.ok) ? 0 : 1;

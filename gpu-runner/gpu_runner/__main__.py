@@ -22,8 +22,18 @@ import traceback
 from . import protocol
 from .client import ApiClient, EventReporter, OfflineClient, fetch_with_retry
 from .config import TEACHER_STAGES, ConfigError, parse_config, to_dict
+from .disk import DiskFull
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+
+
+def _say(text: str, file=None) -> None:
+    """Print to stdout/stderr, which a launcher may have pointed at a file on the run's disk: when
+    that disk is full, the run's outcome (already reported) must not turn into a new error."""
+    try:
+        print(text, file=file or sys.stdout, flush=True)
+    except OSError:
+        pass
 
 
 def _setup_torch(cfg):
@@ -133,25 +143,26 @@ def main(argv=None) -> int:
         reporter.metric(int(summary.get("steps", 0)), summary)
         reporter.status("SUCCEEDED")
         ok = reporter.close()
-        print(f"gpu_runner: {spec['run']['stage']} succeeded {json.dumps(result.summary, default=str)}", flush=True)
+        _say(f"gpu_runner: {spec['run']['stage']} succeeded {json.dumps(result.summary, default=str)}")
         if not ok:
-            print("gpu_runner: some events could not be delivered (see the event buffer)", file=sys.stderr)
+            _say("gpu_runner: some events could not be delivered (see the event buffer)", sys.stderr)
         return EXIT_OK
     except ConfigError as e:
         for line in str(e).splitlines():
             reporter.log(line, force=True)
         reporter.status("FAILED", str(e))
         reporter.close()
-        print(e, file=sys.stderr)
+        _say(str(e), sys.stderr)
         return EXIT_BAD_CONFIG
     except BaseException as e:  # noqa: BLE001 -- anything at all must end as STATUS FAILED
         tb = traceback.format_exc().rstrip().splitlines()
         for line in tb[-20:]:
             reporter.log(line, stream="stderr", force=True)
-        message = f"{type(e).__name__}: {e}"[:2000]
+        # A full disk says so first ("no space left on device while writing ..."), as it is.
+        message = (str(e) if isinstance(e, DiskFull) else f"{type(e).__name__}: {e}")[:2000]
         reporter.status("FAILED", message)
         reporter.close()
-        print("\n".join(tb), file=sys.stderr)
+        _say("\n".join(tb), sys.stderr)
         return EXIT_FAILED
 
 

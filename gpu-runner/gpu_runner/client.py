@@ -38,7 +38,10 @@ from .protocol import (
 
 
 def _warn(msg: str) -> None:
-    print(f"gpu_runner: {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"gpu_runner: {msg}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # stderr is a file on a full disk: a warning must not stop the sender thread
 
 
 class ApiClient:
@@ -216,6 +219,7 @@ class EventReporter:
         self._next_try = 0.0
         self._backoff = backoff_start_s
         self._flushing = False
+        self._spill_failed = False  # warned once that the buffer file cannot be written
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="stagewise-reporter", daemon=True)
 
@@ -442,14 +446,42 @@ class EventReporter:
         return batch
 
     def _spill(self) -> None:
-        """Move every in-memory event to the end of the buffer file (they are all newer than it)."""
+        """Move every in-memory event to the end of the buffer file (they are all newer than it).
+
+        When the file cannot take them (a full disk), what was appended is cut off again and the
+        events stay in memory: the file still holds a seq-contiguous prefix, so order is kept, and
+        the sender thread goes on (it would otherwise die and lose every later event)."""
         with self._cv:
             if not self._queue:
                 return
-            with open(self.buffer_path, "a") as f:
-                for e in self._queue:
-                    f.write(json.dumps(e, separators=(",", ":")) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in self._queue).encode()
+            try:
+                _append_whole(self.buffer_path, data)
+            except OSError as e:
+                if not self._spill_failed:
+                    _warn(f"cannot buffer events in {self.buffer_path} ({e}); keeping them in memory")
+                self._spill_failed = True
+                return
             self._file_total += len(self._queue)
             self._queue.clear()
+
+
+def _append_whole(path: str, data: bytes) -> None:
+    """Append `data` and fsync, or leave the file as it was (cut back) and raise: a buffer file
+    never ends in half an event, whatever the disk says."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass  # not a regular file (a device): nothing of it to cut back
+            raise
+    finally:
+        os.close(fd)

@@ -17,6 +17,7 @@ import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
+import { jsonBody } from './body-charset';
 import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
@@ -174,7 +175,7 @@ async function listen(
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
-    express.json({ limit: config.GRAPHQL_BODY_LIMIT }),
+    jsonBody(config.GRAPHQL_BODY_LIMIT),
     enterRequestScope,
     expressMiddleware(apollo, {
       context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),

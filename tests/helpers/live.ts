@@ -148,9 +148,11 @@ export async function appendEvents(
   await via.announcer.runEvents(Number(run.pk), Math.max(...seqs));
 }
 
+const ENDED = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
 /**
- * Ends a run as the journal does: its last (STATUS) event and the status change in one
- * transaction, then both announced.
+ * Ends a run as the journal and the supervisor do: its last (STATUS) event, the status change
+ * and the closing of its event log in one transaction, then both announced.
  */
 export async function finishRun(
   t: TestServer,
@@ -164,25 +166,31 @@ export async function finishRun(
       `INSERT INTO run_events (run_id, seq, type, payload) VALUES ($1, $2, 'STATUS', $3)`,
       [run.pk, seq, JSON.stringify({ status })],
     );
-    await m.query('UPDATE runs SET status = $2, updated_at = now() WHERE id = $1', [
-      run.pk,
-      status,
-    ]);
+    await m.query(
+      'UPDATE runs SET status = $2, events_closed_at = now(), updated_at = now() WHERE id = $1',
+      [run.pk, status],
+    );
   });
   await via.announcer.runEvents(Number(run.pk), seq);
   await via.announcer.runUpdated(Number(run.pk));
 }
 
-/** Moves a run's status with SQL, then announces the update. */
+/**
+ * Moves a run's status with SQL, then announces the update. An ended status closes the run's
+ * event log too, as the supervisor does once the process is gone, unless `closeLog` is false.
+ */
 export async function setRunStatus(
   t: TestServer,
   run: Ref,
   status: RunStatus,
   via: RunningServer = t.server,
+  closeLog = true,
 ): Promise<void> {
-  await t.server.ds.query('UPDATE runs SET status = $2, updated_at = now() WHERE id = $1', [
-    run.pk,
-    status,
-  ]);
+  const close = closeLog && ENDED.includes(status);
+  await t.server.ds.query(
+    `UPDATE runs SET status = $2, updated_at = now()${close ? ', events_closed_at = now()' : ''}
+     WHERE id = $1`,
+    [run.pk, status],
+  );
   await via.announcer.runUpdated(Number(run.pk));
 }

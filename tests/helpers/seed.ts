@@ -308,8 +308,9 @@ export function insertRun(
   return insertOne(
     t,
     'Run',
-    `INSERT INTO runs (stage, status, input_checkpoint_id, output_checkpoint_id, curriculum_id, round, retry_of_id, manifest_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    // A run stored as ended has its event log closed, as one that ended through the API would.
+    `INSERT INTO runs (stage, status, input_checkpoint_id, output_checkpoint_id, curriculum_id, round, retry_of_id, manifest_id, events_closed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::boolean THEN now() END)`,
     [
       r.stage,
       r.status ?? 'QUEUED',
@@ -319,6 +320,7 @@ export function insertRun(
       r.round ?? null,
       r.retryOf?.pk ?? null,
       r.manifest?.pk ?? null,
+      ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status ?? 'QUEUED'),
     ],
   );
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/app/config';
 import { startServer, type RunningServer } from '../../src/app/server';
 import { StatementCounter } from '../../src/common/db/data-source';
@@ -55,7 +55,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  /** The API's logger (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger,
+): Promise<TestServer> {
   const db = await createTestDatabase();
   const counter = new StatementCounter();
   const config = loadConfig({
@@ -69,7 +73,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const server = await startServer(config, {
     counter,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   const mk = async (name: string, scope: ApiKeyScope) =>
     (await server.services.apiKeys.create({ name, scopes: [scope] })).key;

@@ -379,9 +379,11 @@ class Client:
 
         Subscribes to ``runEvents(runId, afterSeq)`` over graphql-sse (``POST /graphql/stream``,
         one event stream per subscription): first the stored events after ``after_seq``, then new
-        ones as the run reports them. The server completes the stream once the run is SUCCEEDED,
-        FAILED or CANCELLED and every event was sent; the generator then returns, its last event
-        being that terminal STATUS event.
+        ones as the run reports them. The server completes the stream once the run has ended
+        (SUCCEEDED, FAILED or CANCELLED) and its event log is closed (``Run.eventsComplete``), and
+        every event was sent; the generator then returns. The terminal STATUS event may be
+        followed by the last output lines the launcher stored after the process ended: what it
+        yields is exactly what a later replay of the run holds.
 
         A dropped connection (reset, end of stream without completion, or no byte for
         ``idle_timeout`` seconds: the server pings every 12 s) is resumed from the last ``seq``

@@ -1,4 +1,4 @@
-"""watch_run: live events over graphql-sse, to the terminal STATUS, resuming after a drop."""
+"""watch_run: live events over graphql-sse, to the closed log, resuming after a drop."""
 
 import json
 import time
@@ -22,11 +22,11 @@ def assert_complete_and_gapless(events, stored):
     ]
     statuses = [e["payload"]["status"] for e in events if e["type"] == "STATUS"]
     assert statuses[0] == "QUEUED"
-    assert events[-1]["type"] == "STATUS"
-    assert events[-1]["payload"]["status"] in stagewise.TERMINAL_STATUSES
+    # The last STATUS is terminal; the runner's last output lines may follow it.
+    assert statuses[-1] in stagewise.TERMINAL_STATUSES
 
 
-def test_watch_run_yields_increasing_seqs_live_until_the_terminal_status(client):
+def test_watch_run_yields_increasing_seqs_live_until_the_log_closes(client):
     run_id = start_sft(client)
     events, received_at = [], []
     for event in client.watch_run(run_id):
@@ -34,7 +34,7 @@ def test_watch_run_yields_increasing_seqs_live_until_the_terminal_status(client)
         received_at.append(time.time())
     run = client.query("query($id: ID!) { run(id: $id) { status finishedAt } }", id=run_id)
     assert run["run"]["status"] == "SUCCEEDED"
-    assert events[-1]["payload"]["status"] == "SUCCEEDED"
+    assert [e for e in events if e["type"] == "STATUS"][-1]["payload"]["status"] == "SUCCEEDED"
     assert_complete_and_gapless(events, stored_events(client, run_id))
     types = {e["type"] for e in events}
     assert {"STATUS", "PROGRESS", "METRIC"} <= types

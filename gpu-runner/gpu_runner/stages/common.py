@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..disk import writing
 from ..grading import GRADER_VERSION
 
 
@@ -175,10 +177,13 @@ def save_and_register(ctx: StageContext, name: Optional[str], step: int, save_on
     """Write the checkpoint directory (+ ONNX), register it with the API, report an ARTIFACT."""
     name = name or f"{ctx.stage.lower()}-{ctx.run_id}-step-{step}"
     directory = os.path.abspath(os.path.join(ctx.work_dir, "checkpoints", name))
-    ctx.model.save(directory)
     onnx_path = None
-    if save_onnx:
-        onnx_path = ctx.model.export_onnx(os.path.join(directory, "model.onnx"))
+    # A checkpoint is registered only once whole: a failed write (a full disk above all) removes
+    # the directory, and the run fails with the reason.
+    with writing(f"checkpoint '{name}'", directory, lambda: shutil.rmtree(directory, ignore_errors=True)):
+        ctx.model.save(directory)
+        if save_onnx:
+            onnx_path = ctx.model.export_onnx(os.path.join(directory, "model.onnx"))
     body = {
         "name": name,
         "uri": directory,

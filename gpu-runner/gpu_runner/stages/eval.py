@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+from ..disk import writing
 from ..grading import GRADER_VERSION, grade
 from .common import Eta, StageContext, StageResult, encode_prompt
 
@@ -40,8 +41,16 @@ def run(ctx: StageContext) -> StageResult:
     rep.metric(len(items), metrics)
     if cfg.write_results:
         path = os.path.abspath(os.path.join(ctx.work_dir, "eval_results.jsonl"))
-        with open(path, "w") as f:
-            for r in results:
-                f.write(json.dumps(r) + "\n")
+        with writing("the eval results", path, lambda: _remove(path)):
+            with open(path, "w") as f:
+                for r in results:
+                    f.write(json.dumps(r) + "\n")
         rep.artifact("eval_results", path, problems=len(items), graderVersion=GRADER_VERSION)
     return StageResult(summary=metrics)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -517,26 +517,33 @@ export class RunWatcher {
     });
   }
 
-  /** One page of run.events after lastSeq; the run's status. */
-  private async pollOnce(): Promise<{ status: string; count: number }> {
-    const { run } = await this.api.graphql<{ run: { status: string; events: RunEventData[] } }>(
+  /**
+   * One page of run.events after lastSeq, and whether the run's log is complete. Both come
+   * from one request: eventsComplete is read first, so a complete log means the page holds
+   * everything up to its end.
+   */
+  private async pollOnce(): Promise<{ complete: boolean; count: number }> {
+    const { run } = await this.api.graphql<{
+      run: { eventsComplete: boolean; events: RunEventData[] };
+    }>(
       `query($id: ID!, $after: Int!) {
-        run(id: $id) { status events(afterSeq: $after, first: 500) { seq type payload at } }
+        run(id: $id) { eventsComplete events(afterSeq: $after, first: 500) { seq type payload at } }
       }`,
       { id: this.runId, after: this.lastSeq },
     );
     for (const e of run.events) this.handle(e);
-    return { status: run.status, count: run.events.length };
+    return { complete: run.eventsComplete, count: run.events.length };
   }
 
   private async poll(): Promise<void> {
     let lostSince: number | undefined;
     for (;;) {
       try {
-        const { status, count } = await this.pollOnce();
+        const { complete, count } = await this.pollOnce();
         lostSince = undefined;
         if (count >= 500) continue;
-        if (TERMINAL.has(status)) return;
+        // Not at the terminal STATUS: the last output lines are stored after it.
+        if (complete) return;
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 'CONNECTION')) throw err;
         lostSince ??= Date.now();

@@ -2,7 +2,6 @@ import { Repeater } from '@graphql-yoga/subscription';
 import type { DataSource } from 'typeorm';
 import type { AnnouncementSource } from '../../common/pubsub/bus';
 import { Wakeup } from '../../common/pubsub/wakeup';
-import { RunStatus } from './run.entity';
 import { RunEvent } from './run-event.entity';
 
 /** Rows read per statement while replaying a long history. */
@@ -13,30 +12,27 @@ export const REPLAY_PAGE_SIZE = 200;
  */
 export const POLL_INTERVAL_MS = 15_000;
 
-const TERMINAL: ReadonlySet<string> = new Set([
-  RunStatus.SUCCEEDED,
-  RunStatus.FAILED,
-  RunStatus.CANCELLED,
-]);
-
 /** Which read an event came from: events of one read may share per-request caches. */
 const readOf = new WeakMap<RunEvent, object>();
 export const readBatchOf = (event: RunEvent): object | undefined => readOf.get(event);
 
 interface Page {
-  /** Undefined when the run no longer exists. */
-  status?: string;
+  /** False when the run no longer exists. */
+  exists: boolean;
+  /** The run's event log is closed (run-journal.ts closeEvents): no event will follow. */
+  closed: boolean;
   events: RunEvent[];
 }
 
 /**
- * The run's status and its next events in ONE statement, so both come from one snapshot: when
- * that status is terminal, every event committed before (or with) the status change is in the
- * page, and the stream may end once the pages run dry.
+ * Whether the run's log is closed and its next events, in ONE statement, so both come from one
+ * snapshot: when the log is closed, every event ever stored is visible to this read, and the
+ * stream may end once the pages run dry. (Not the terminal status: the launcher stores the
+ * process's last output lines after it.)
  */
 async function readPage(ds: DataSource, runId: number, afterSeq: number): Promise<Page> {
   const rows = await ds.query<Record<string, unknown>[]>(
-    `SELECT r.status AS "__run_status", e.*
+    `SELECT r.events_closed_at IS NOT NULL AS "__events_closed", e.*
        FROM runs r
        LEFT JOIN LATERAL (
          SELECT * FROM run_events
@@ -48,7 +44,7 @@ async function readPage(ds: DataSource, runId: number, afterSeq: number): Promis
       ORDER BY e.seq`,
     [runId, afterSeq, REPLAY_PAGE_SIZE],
   );
-  if (rows.length === 0) return { events: [] };
+  if (rows.length === 0) return { exists: false, closed: true, events: [] };
   const meta = ds.getMetadata(RunEvent);
   const batch = {};
   const events = rows
@@ -63,7 +59,7 @@ async function readPage(ds: DataSource, runId: number, afterSeq: number): Promis
       readOf.set(event, batch);
       return event;
     });
-  return { status: rows[0].__run_status as string, events };
+  return { exists: true, closed: rows[0].__events_closed === true, events };
 }
 
 /** A logical clock: orders "this reader was woken" against "that read was sent". */
@@ -103,7 +99,8 @@ function sharedReadPage(
 
 /**
  * A run's events with seq > afterSeq, in seq order, each exactly once: first the stored ones,
- * then new ones as they are committed; it ends once the run is terminal and everything was sent.
+ * then new ones as they are committed; it ends once the run's log is closed and everything was
+ * sent, so a live stream and a later replay of the same run are identical.
  *
  * Why there is no gap: the listener is registered before the first read, every read asks the
  * database for seq > lastSent (announcements only wake the reader, their seq is a hint), and a
@@ -136,9 +133,9 @@ export function runEventStream(
             lastSent = event.seq;
             await push(event);
           }
-          if (page.status === undefined) return; // the run was deleted: nothing more will come
+          if (!page.exists) return; // the run was deleted: nothing more will come
           if (page.events.length === REPLAY_PAGE_SIZE) continue;
-          if (TERMINAL.has(page.status)) return;
+          if (page.closed) return;
           await wake.wait(POLL_INTERVAL_MS, stop);
         }
       } finally {

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { Announcer } from '../../common/pubsub/announcer';
-import { notFound } from '../../common/errors';
+import { conflict, notFound } from '../../common/errors';
 import { Run, RunStatus } from './run.entity';
 import { RunEvent, RunEventType } from './run-event.entity';
 import { assertMove, isTerminal } from './run-status';
@@ -43,17 +43,29 @@ export class LockedRun {
     return this.recorded;
   }
 
+  /** Which of these runner seqs are stored already (resends). */
+  async storedRunnerSeqs(runnerSeqs: number[]): Promise<Set<number>> {
+    const known = new Set<number>();
+    if (runnerSeqs.length === 0) return known;
+    const rows = await this.manager.query<{ runner_seq: number }[]>(
+      'SELECT runner_seq FROM run_events WHERE run_id = $1 AND runner_seq = ANY($2)',
+      [this.run.id, runnerSeqs],
+    );
+    for (const r of rows) known.add(r.runner_seq);
+    return known;
+  }
+
   /** Stores events with the next seqs; resent runner events are counted as duplicates. */
   async record(events: NewEvent[]): Promise<{ stored: number; duplicates: number }> {
-    const runnerSeqs = events.map((e) => e.runnerSeq).filter((s): s is number => s != null);
-    const known = new Set<number>();
-    if (runnerSeqs.length > 0) {
-      const rows = await this.manager.query<{ runner_seq: number }[]>(
-        'SELECT runner_seq FROM run_events WHERE run_id = $1 AND runner_seq = ANY($2)',
-        [this.run.id, runnerSeqs],
-      );
-      for (const r of rows) known.add(r.runner_seq);
+    // A closed log is what subscribers were promised is complete: nothing may follow it.
+    if (this.run.eventsClosedAt !== null && events.length > 0) {
+      throw conflict(`Run ${this.run.id}'s event log is closed; no event can be added`, {
+        runId: this.run.id,
+      });
     }
+    const known = await this.storedRunnerSeqs(
+      events.map((e) => e.runnerSeq).filter((s): s is number => s != null),
+    );
     const fresh = events.filter((e) => {
       if (e.runnerSeq == null) return true;
       if (known.has(e.runnerSeq)) return false;
@@ -102,6 +114,18 @@ export class LockedRun {
         },
       ]);
     }
+  }
+
+  /**
+   * Closes the event log of a run that has ended (idempotent): call it once nothing more will be
+   * stored for the run, e.g. after its launcher stored the output the process left behind.
+   * runEvents streams complete only when they have sent everything up to here.
+   */
+  closeEvents(): void {
+    if (!isTerminal(this.run.status)) {
+      throw conflict(`Run ${this.run.id} is ${this.run.status}; only an ended run's log closes`);
+    }
+    if (this.run.eventsClosedAt === null) this.set({ eventsClosedAt: new Date() });
   }
 
   /** Field changes written with the commit. */

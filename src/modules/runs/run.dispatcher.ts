@@ -11,7 +11,7 @@ import { Run, RunStatus } from './run.entity';
 import type { RunJournal } from './run-journal';
 import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
-import { LIVE } from './run-status';
+import { isTerminal, LIVE } from './run-status';
 
 export interface DispatcherOptions {
   databaseUrl: string;
@@ -142,6 +142,8 @@ export class RunDispatcher implements RunDispatch {
             error: `The ${run.launcher} launcher could not start the runner: ${(err as Error).message}`,
           });
         }
+        // The launch failed: no process runs, so no output will follow the failure.
+        if (isTerminal(r.run.status)) r.closeEvents();
       });
       await this.deps.supervisor.settle(runId);
     }

@@ -161,4 +161,20 @@ export class Run extends BaseRow {
   @Field()
   @UpdateDateColumn({ type: 'timestamptz' })
   updatedAt!: Date;
+
+  /**
+   * When the run's event log was closed: the run has ended and everything its launcher had to
+   * store after the process ended (its last output lines) is stored. No event follows it.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  eventsClosedAt!: Date | null;
+
+  @Field({
+    description:
+      'True once the run has ended and its event log is closed: no event will be added. ' +
+      'A runEvents stream completes only then, so a live stream and a replay are identical.',
+  })
+  get eventsComplete(): boolean {
+    return this.eventsClosedAt !== null;
+  }
 }

@@ -111,6 +111,7 @@ export class RunService {
       if (r.run.status === RunStatus.QUEUED) {
         await r.move(RunStatus.CANCELLING);
         await r.move(RunStatus.CANCELLED, { detail: { reason: 'cancelled before it started' } });
+        r.closeEvents(); // no process ran: nothing more will come
       } else {
         r.set({ cancelRequestedAt: new Date() });
         await r.move(RunStatus.CANCELLING);

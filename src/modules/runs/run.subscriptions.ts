@@ -151,8 +151,10 @@ export class RunSubscriptionResolver {
     subscribe: subscribeRunEvents,
     description:
       "The run's stored events after afterSeq, then new ones as they happen, in seq order, each " +
-      'once. Completes after the run reaches SUCCEEDED, FAILED or CANCELLED and every event was ' +
-      'sent. To resume after a disconnect, subscribe again with afterSeq = the last seq received.',
+      'once. Completes once the run has ended and its event log is closed (Run.eventsComplete: ' +
+      'the last output lines stored after the terminal STATUS included) and every event was ' +
+      'sent, so a live stream and a replay are identical. To resume after a disconnect, ' +
+      'subscribe again with afterSeq = the last seq received.',
   })
   runEvents(
     @Root() event: RunEvent,

@@ -6,7 +6,7 @@ import { ApiKey } from '../api-keys/api-key.entity';
 import { Run, RunStatus } from './run.entity';
 import { RunEventType } from './run-event.entity';
 import type { RunJournal } from './run-journal';
-import { isTerminal, LIVE } from './run-status';
+import { isTerminal, LIVE, TERMINAL } from './run-status';
 
 /** Log lines of a runner are written in small batches, not one transaction per line. */
 const LOG_FLUSH_MS = 250;
@@ -14,6 +14,11 @@ const LOG_FLUSH_MS = 250;
 const LAST_LINES = 12;
 /** Heartbeat timeouts a launcher may answer UNKNOWN before the run is given up. */
 const UNKNOWN_PATIENCE = 5;
+/**
+ * How long after it ended a run's log stays open when this API never sees its process exit;
+ * the runner's own grace to flush (the runner key is revoked after the same time).
+ */
+const CLOSE_LOG_AFTER_MS = 120_000;
 /** How often live runs are checked for silence. */
 const SWEEP_INTERVAL_MS = 5_000;
 
@@ -29,6 +34,7 @@ export class RunSupervisor {
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private readonly finished = new Map<number, () => void>();
+  private readonly flushing = new Map<number, Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -66,20 +72,44 @@ export class RunSupervisor {
 
   private async flushLogs(only?: number): Promise<void> {
     const runIds = only === undefined ? [...this.pendingLogs.keys()] : [only];
-    for (const runId of runIds) {
-      const lines = this.pendingLogs.get(runId);
-      if (!lines?.length) continue;
-      this.pendingLogs.delete(runId);
-      await this.deps.journal.locked(runId, (r) =>
-        r.record(
-          lines.map((l) => ({
-            type: RunEventType.LOG,
-            payload: { stream: l.stream, line: l.line },
-            at: l.at,
-          })),
-        ),
-      );
-    }
+    for (const runId of runIds) await this.flushRunLogs(runId);
+  }
+
+  /**
+   * Stores a run's pending lines. Flushes of one run are chained: when onExit's flush returns,
+   * a timer's flush that took lines earlier has committed them too, so the log closes after
+   * every line.
+   */
+  private flushRunLogs(runId: number): Promise<void> {
+    const previous = this.flushing.get(runId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined) // that flush's failure was reported to its own caller
+      .then(async () => {
+        const lines = this.pendingLogs.get(runId);
+        if (!lines?.length) return;
+        this.pendingLogs.delete(runId);
+        await this.deps.journal.locked(runId, async (r) => {
+          if (r.run.eventsClosedAt !== null) {
+            // Closed by the sweep after its grace, with the process still writing: the lines
+            // stay in the runner's output files, but the log subscribers read is final.
+            this.deps.log.warn({ runId, lines: lines.length }, 'log lines after the log closed');
+            return;
+          }
+          await r.record(
+            lines.map((l) => ({
+              type: RunEventType.LOG,
+              payload: { stream: l.stream, line: l.line },
+              at: l.at,
+            })),
+          );
+        });
+      });
+    this.flushing.set(runId, next);
+    const forget = () => {
+      if (this.flushing.get(runId) === next) this.flushing.delete(runId);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   /** Resolves when the run reaches a terminal status through this supervisor. */
@@ -87,14 +117,17 @@ export class RunSupervisor {
     return new Promise((resolve) => this.finished.set(runId, resolve));
   }
 
-  /** The runner process ended: record how, and settle the run if the runner did not. */
+  /**
+   * The runner process ended: record how, settle the run if the runner did not, and close its
+   * event log (its launcher has read the last output lines by now, and they are stored).
+   */
   async onExit(runId: number, state: Exited): Promise<void> {
     await this.flushLogs(runId);
     const lastLines = await this.lastLogLines(runId);
     await this.deps.journal.locked(runId, async (r) => {
       const exit = { exitCode: state.exitCode, exitSignal: state.signal };
       if (isTerminal(r.run.status)) {
-        r.set(exit);
+        if (r.run.eventsClosedAt === null) r.set(exit); // a second exit report changes nothing
       } else if (r.run.status === RunStatus.CANCELLING) {
         await r.move(RunStatus.CANCELLED, exit);
       } else {
@@ -109,6 +142,7 @@ export class RunSupervisor {
           error: `The runner ${how}${reason} before reporting an outcome.${lastLines ? `\nLast lines:\n${lastLines}` : ''}`,
         });
       }
+      r.closeEvents();
     });
     await this.settle(runId);
   }
@@ -153,6 +187,7 @@ export class RunSupervisor {
       )
       .getMany();
     for (const run of silent) await this.checkWithLauncher(run, 'it sent no heartbeat');
+    await this.closeForgottenLogs();
     // Runner keys of finished runs whose process this API never saw exit (adopted after a
     // restart): the runner had its grace to flush; the key goes.
     await this.deps.ds.query(
@@ -161,6 +196,31 @@ export class RunSupervisor {
          AND r.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
          AND r.finished_at < now() - interval '2 minutes'`,
     );
+  }
+
+  /**
+   * Ended runs whose log is still open past the grace: their exit was never seen here (a run
+   * adopted after a restart, a launcher that lost the job). Closed unless the job still runs,
+   * so their subscribers complete.
+   */
+  private async closeForgottenLogs(): Promise<void> {
+    const open = await this.deps.ds
+      .getRepository(Run)
+      .createQueryBuilder('r')
+      .where('r.status = ANY(:terminal)', { terminal: TERMINAL })
+      .andWhere('r.eventsClosedAt IS NULL')
+      .andWhere('r.finishedAt < now() - make_interval(secs => :grace)', {
+        grace: CLOSE_LOG_AFTER_MS / 1000,
+      })
+      .getMany();
+    for (const run of open) {
+      const launcher = this.deps.launchers[run.launcher];
+      const state: JobState =
+        run.externalId && launcher ? await launcher.status(run.externalId) : { state: 'UNKNOWN' };
+      if (state.state === 'PENDING' || state.state === 'RUNNING') continue;
+      await this.flushLogs(run.id);
+      await this.deps.journal.locked(run.id, (r) => Promise.resolve(r.closeEvents()));
+    }
   }
 
   /** On API start: live runs whose jobs are gone fail; the others are watched again. */
