@@ -4,7 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
+import {
+  SlurmLauncher,
+  buildBatchScript,
+  parseScontrolJob,
+  tokenFileOfScript,
+} from '../src/launchers/slurm.launcher';
 import type { LaunchRequest } from '../src/launchers/launcher';
 import { alive } from './helpers/processes';
 import { recorder, sleep, until as untilEvery } from './helpers/launchers';
@@ -226,6 +231,25 @@ describe('slurm launcher (a real single-node Slurm of its own, started by script
     assert.equal(stored.status, 0, stored.stderr);
     assert.match(stored.stdout, /export STAGEWISE_RUN_TOKEN_FILE=/);
     assert.ok(!stored.stdout.includes(token), "the token is not in Slurm's copy of the script");
+  });
+
+  it('removes the token file of a job another API process launched, once Slurm reports it ended', async () => {
+    const earlier = new SlurmLauncher({ pollMs: 60_000 });
+    // This job never reads its token file (a runner would remove it itself).
+    const req = request(['/bin/bash', '-c', 'sleep 1'], {
+      STAGEWISE_RUN_TOKEN: `sw_runner_${randomBytes(12).toString('hex')}`,
+    });
+    const job = await earlier.launch(req, {});
+    await earlier.close(); // that API process is gone; this launcher adopts the job
+    const token = SlurmLauncher.files(req).token;
+    assert.ok(fs.existsSync(token), 'the token file waits for the job');
+    await until(
+      'the job to end',
+      async () => (await launcher.status(job.externalId)).state === 'EXITED',
+    );
+    assert.equal(fs.existsSync(token), false, 'removed when the job was seen ended');
+    assert.equal(tokenFileOfScript('/w/stagewise-run-3.sbatch'), '/w/stagewise-run-3.token');
+    assert.equal(tokenFileOfScript('/w/other.sbatch'), undefined);
   });
 
   it('answers the status of an unknown job id without throwing', async () => {

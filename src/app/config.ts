@@ -31,6 +31,8 @@ const schema = z.object({
     .default(8 * 1024 * 1024),
   /** Deepest nesting of objects and arrays accepted in any JSON value (metadata, config...). */
   JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Deepest bracket nesting in a GraphQL document, and of objects/lists in its variables. */
+  GRAPHQL_MAX_NESTING: z.coerce.number().int().min(16).max(1000).default(128),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
   MAX_ALIASES: z.coerce.number().int().min(1).default(30),

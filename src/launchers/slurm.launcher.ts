@@ -7,7 +7,8 @@
  * The runner's token is not in the script: Slurm keeps batch scripts in its state folder (and in
  * accounting, with AccountingStoreFlags=job_script), where `scontrol write batch_script` hands
  * them out. It goes into a 0600 file beside the script instead, named by STAGEWISE_RUN_TOKEN_FILE;
- * the runner removes it once read, and the launcher when it sees the job end.
+ * the runner removes it once read, and the launcher when it sees the job end (its own jobs, and
+ * those it is asked about after an API restart, found through the script path Slurm reports).
  *
  * Cancel: `scancel --signal=TERM --full` (the batch script and all its children get SIGTERM, as a
  * runner expects), then, when the job is still there after the grace period, a plain `scancel`:
@@ -333,6 +334,10 @@ export class SlurmLauncher implements Launcher {
     if (!job) return { state: 'UNKNOWN' };
     if (PENDING_STATES.has(job.state)) return { state: 'PENDING' };
     if (RUNNING_STATES.has(job.state)) return { state: 'RUNNING' };
+    // A job this process did not launch (adopted after an API restart) ended: its token file,
+    // if the runner never got to remove it, goes now.
+    const tokenFile = tokenFileOfScript(/(?:^|\s)Command=(\S+)/.exec(text)?.[1]);
+    if (tokenFile) await fs.promises.rm(tokenFile, { force: true }).catch(() => undefined);
     return {
       state: 'EXITED',
       exitCode: job.exitCode,
@@ -388,6 +393,12 @@ async function writeTokenFile(file: string, token: string | undefined): Promise<
   await fs.promises.rm(file, { force: true });
   if (token === undefined) return;
   await fs.promises.writeFile(file, token, { mode: 0o600, flag: 'wx' });
+}
+
+/** The token file beside one of our batch scripts (stagewise-run-<id>.sbatch); else undefined. */
+export function tokenFileOfScript(script: string | undefined): string | undefined {
+  if (!script || !/^stagewise-run-\d+\.sbatch$/.test(path.basename(script))) return undefined;
+  return script.replace(/\.sbatch$/, '.token');
 }
 
 function unknownToSlurm(jobId: string): Exited {
