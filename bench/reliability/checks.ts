@@ -58,6 +58,9 @@ async function fuzzCheck(ctx: SuiteContext): Promise<CheckRow> {
       lostOrDuplicated: null,
       ok: r.problemCount === 0 && r.apiAlive,
       notes: [
+        ...(r.cutUploads
+          ? [`${r.cutUploads} uploads over 1 MiB refused before they were read (socket cut)`]
+          : []),
         ...(r.problemCount
           ? [`${r.problemCount} broken answers; by request: ${byLabel.join(', ')}`]
           : []),
