@@ -280,6 +280,15 @@ describe('bulk NDJSON endpoints', () => {
       });
     }
 
+    it("names the unknown key in the error's field", async () => {
+      const res = await post(
+        '/datasets/strict/samples',
+        fileWith(goodSample, JSON.stringify({ ...sample(5000, 'x'), problme: 'typo' })),
+      );
+      assertBadInput(res, /^line 5000: Unrecognized key: "problme"/);
+      assert.equal(res.body.error.field, 'problme');
+    });
+
     const traceCases: [string, string, RegExp][] = [
       ['is not JSON', 'not json at all', /^line 5000: not valid JSON/],
       [

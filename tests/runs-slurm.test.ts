@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import {
   loadTask,
@@ -13,7 +12,7 @@ import {
   statusesOf,
   waitForStatus,
 } from './helpers/runs';
-import { repoRoot } from './helpers/processes';
+import { startPrivateSlurm, type PrivateSlurm } from './helpers/slurm';
 
 /** An API key as the API makes them (runner tokens included): sw_ and 24 random bytes, base64url. */
 const API_KEY = /sw_[A-Za-z0-9_-]{32}/;
@@ -28,17 +27,21 @@ function filesUnder(dir: string): string[] {
 
 describe('an SFT run through a real single-node Slurm', () => {
   let t: TestServer;
+  let slurm: PrivateSlurm;
   let runsDir: string;
 
   before(async () => {
-    // Installs nothing (setup-system.sh did); starts munged, slurmctld and slurmd if needed.
-    execFileSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], { stdio: 'pipe' });
-    const env = runEnv();
+    // A cluster of this file's own (munged, slurmctld, slurmd); the API reaches it by SLURM_CONF.
+    slurm = startPrivateSlurm();
+    const env = runEnv({ SLURM_CONF: slurm.conf });
     runsDir = env.RUNS_DIR;
     t = await startTestServer(env);
     await loadTask(t, 'arith-slurm', 100);
   });
-  after(() => t?.close());
+  after(async () => {
+    await t?.close();
+    slurm?.stop();
+  });
 
   it('runs the real runner as a Slurm job from QUEUED to SUCCEEDED with its checkpoint', async () => {
     const queued = await startRun(t, { ...sftInput({ steps: 20 }, 48), launcher: 'SLURM' });

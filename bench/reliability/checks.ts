@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createDatabase } from './api-process';
 import { runFuzz } from './fuzz';
 import { pgRestart, redisOutage, sigkillImport, type ApiPlace } from './faults';
+import { fullDisk } from './full-disk';
 import { runLoad } from './load';
 import { secretsScan } from './secrets';
 import type { CheckRow } from './report';
@@ -58,6 +59,9 @@ async function fuzzCheck(ctx: SuiteContext): Promise<CheckRow> {
       lostOrDuplicated: null,
       ok: r.problemCount === 0 && r.apiAlive,
       notes: [
+        ...(r.cutUploads
+          ? [`${r.cutUploads} uploads over 1 MiB refused before they were read (socket cut)`]
+          : []),
         ...(r.problemCount
           ? [`${r.problemCount} broken answers; by request: ${byLabel.join(', ')}`]
           : []),
@@ -212,12 +216,34 @@ async function secretsCheck(ctx: SuiteContext): Promise<CheckRow> {
   };
 }
 
+async function fullDiskCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'full-disk', (place) => fullDisk(place, ctx.log));
+  const clear = /no space left|ENOSPC|disk/i.test(r.runError ?? '');
+  const ok =
+    r.skipped !== undefined ||
+    (r.runStatus === 'FAILED' && clear && r.healthAfter === 200 && r.apiAlive);
+  return {
+    check: 'fault: full runs disk',
+    load: r.skipped ? '-' : 'a local run on a full 8 MiB tmpfs',
+    faults: r.skipped ? 'not covered' : ok ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: null,
+    ok,
+    notes: r.skipped
+      ? [r.skipped]
+      : [
+          `the run ended ${r.runStatus}: ${r.runError ?? '(no reason)'}; /healthz ${r.healthAfter} after`,
+        ],
+  };
+}
+
 export const CHECKS = {
   fuzz: fuzzCheck,
   load: loadCheck,
   'pg-restart': pgRestartCheck,
   'sigkill-import': sigkillImportCheck,
   redis: redisCheck,
+  'full-disk': fullDiskCheck,
   secrets: secretsCheck,
 } satisfies Record<string, (ctx: SuiteContext) => Promise<CheckRow>>;
 

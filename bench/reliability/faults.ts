@@ -101,10 +101,13 @@ export async function pgRestart(
   const keys = await db.keys();
   const standIn = new RunnerStandIn(() => api.url, await db.runnerRun());
   const { subs, close } = subscribe(api, keys.read, standIn.run.runId, 3);
-  const readyz = () =>
-    fetch(`${api.url}/readyz`)
+  const readyz = () => {
+    // A dead API will not recover: stop waiting for it.
+    if (!api.alive()) throw new Error('the API process exited');
+    return fetch(`${api.url}/readyz`)
       .then((r) => r.status)
       .catch(() => 0);
+  };
   try {
     await sleep(500); // the subscriptions are set up before the first event
     for (let k = 0; k < 20; k++) standIn.emit('LOG', { line: `before ${k}` });
@@ -131,11 +134,11 @@ export async function pgRestart(
       60_000,
       250,
     ).catch(() => false);
-    await standIn.flushWithin(30_000);
+    if (api.alive()) await standIn.flushWithin(30_000);
     for (let k = 0; k < 20; k++) standIn.emit('LOG', { line: `after ${k}` });
     standIn.finish();
-    await standIn.flushWithin(30_000);
-    await settle(subs, 20_000);
+    if (api.alive()) await standIn.flushWithin(30_000);
+    await settle(subs, api.alive() ? 20_000 : 0);
     return {
       ...(await streamOutcome(db, standIn, subs)),
       readyz503,

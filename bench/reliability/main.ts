@@ -4,7 +4,7 @@
  * and, last, a machine-readable verdict; exits 1 when a promise breaks.
  *
  *   node dist/bench/reliability/main.js [--fuzz 10000] [--clients 200] [--seconds 60]
- *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,secrets]
+ *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,full-disk,secrets]
  */
 import 'reflect-metadata';
 import fs from 'node:fs';

@@ -10,7 +10,8 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { hashKey } from '../../src/modules/api-keys/api-key.service';
-import { sftInput, writeTask, PYTHON, RUNNER_DIR } from '../../tests/helpers/runs';
+import { PYTHON, RUNNER_DIR } from '../../tests/helpers/runs';
+import { loadBuiltinTask, runShortSft } from './task';
 import { Database, startApi, waitFor } from './api-process';
 import type { ApiPlace } from './faults';
 import { RunnerStandIn } from './runner-stand-in';
@@ -115,45 +116,10 @@ export async function secretsScan(
     if (!secrets.webhookSecret) throw new Error(`createWebhook: ${JSON.stringify(hook.errors)}`);
 
     // A full run: the built-in task, a short SFT on the local launcher with the real runner.
-    await gql(
-      keys.admin,
-      'mutation { createDataset(input: { name: "secrets", split: TRAIN }) { id } }',
-    );
-    const task = writeTask(64);
-    for (const [what, file] of [
-      ['samples', task.samples],
-      ['traces', task.traces],
-    ]) {
-      const res = await fetch(`${api.url}/v1/datasets/secrets/${what}?key=${keys.write}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${keys.write}`, 'content-type': 'application/x-ndjson' },
-        body: fs.readFileSync(file),
-      });
-      if (res.status !== 200) throw new Error(`import ${what}: ${res.status} ${await res.text()}`);
-    }
-    fs.rmSync(path.dirname(task.samples), { recursive: true, force: true });
-    const started = await gql(
-      keys.write,
-      'mutation($input: StartRunInput!) { startRun(input: $input) { id } }',
-      {
-        input: sftInput({ steps: 10 }, 32),
-      },
-    );
-    const runId = started.data?.startRun?.id as string;
-    if (!runId) throw new Error(`startRun: ${JSON.stringify(started.errors)}`);
-    log(`secrets: run ${runId} started`);
-    runStatus = await waitFor(
-      'the run to end',
-      async () => {
-        const r = await gql(keys.read, 'query($id: ID!) { run(id: $id) { status } }', {
-          id: runId,
-        });
-        const status = r.data?.run?.status as string | undefined;
-        return status && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(status) ? status : undefined;
-      },
-      300_000,
-      1000,
-    );
+    await loadBuiltinTask(api.url, keys.admin, 'secrets', 64);
+    const run = await runShortSft(api.url, keys.write);
+    runStatus = run.status;
+    log(`secrets: run ${run.id} ${run.status}`);
     await waitFor('a webhook delivery', () => (deliveries.length ? true : undefined), 60_000).catch(
       () => undefined,
     );

@@ -76,7 +76,9 @@ function parseLine<S extends z.ZodType>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-    throw badInput(`line ${line}: ${where}${issue.message}`, { line, field: issue.path.join('.') });
+    // An unknown key's issue is on the object holding it: the field to name is the key itself.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    throw badInput(`line ${line}: ${where}${issue.message}`, { line, field: path.join('.') });
   }
   return parsed.data;
 }
