@@ -79,7 +79,7 @@ export function explainGain(rows: GainRow[], steps: number): string {
   ];
   if (seen && seen.after > seen.before) {
     lines.push(
-      `It now solves ${pct(seen.after)} of problems it trained on (from ${pct(seen.before)}): the SFT taught it the task.`,
+      `It now solves ${pct(seen.after)} of the problems it trained on, up from ${pct(seen.before)}.`,
     );
   } else if (seen) {
     lines.push(
@@ -90,7 +90,7 @@ export function explainGain(rows: GainRow[], steps: number): string {
   if (fresh && fresh.after > fresh.before) {
     lines.push(
       `On new problems, which it never saw, it went from ${pct(fresh.before)} to ${pct(fresh.after)}: ` +
-        `it learned to do the arithmetic, not only to recall answers` +
+        `what it learned carries over (some arithmetic, not only answers it saw)` +
         (seen && seen.after > fresh.after
           ? '; the gap to the seen problems is memorisation.'
           : '.'),

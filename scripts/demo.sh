@@ -16,8 +16,9 @@
 #
 # Knobs (environment): DEMO_N (problems the SFT trains on, 1000), DEMO_PROBE_LIMIT (problems
 # probed per split, 200), DEMO_SFT_STEPS (1200: about 2.5 minutes on an idle 2-core CPU),
-# DEMO_SEED (0), STAGEWISE_DEMO_DIR (.stagewise/demo), STAGEWISE_DEMO_DIST (dist) and
-# STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
+# DEMO_SEED (0), DEMO_LEVELS (operations per problem, 1,2,3,4,5), STAGEWISE_DEMO_DIR
+# (.stagewise/demo), STAGEWISE_DEMO_DIST (dist) and STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing
+# build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,7 @@ N=${DEMO_N:-1000}
 PROBE_LIMIT=${DEMO_PROBE_LIMIT:-200}
 SFT_STEPS=${DEMO_SFT_STEPS:-1200}
 SEED=${DEMO_SEED:-0}
+LEVELS=${DEMO_LEVELS:-1,2,3,4,5}
 SEEN=demo-arith
 NEW=demo-arith-new
 
@@ -40,8 +42,8 @@ KEY_PREFIX=demo
 source scripts/demo-server.sh
 
 say "stagewise task load: $SEEN ($N problems the SFT trains on) and $NEW ($PROBE_LIMIT it never sees)"
-sw task load --dataset "$SEEN" --n "$N" --seed "$SEED" --split train
-sw task load --dataset "$NEW" --n "$PROBE_LIMIT" --seed "$SEED" --split eval
+sw task load --dataset "$SEEN" --n "$N" --seed "$SEED" --split train --levels "$LEVELS"
+sw task load --dataset "$NEW" --n "$PROBE_LIMIT" --seed "$SEED" --split eval --levels "$LEVELS"
 
 # probe LABEL DATASET [CHECKPOINT]: a watched greedy PROBE of the first PROBE_LIMIT problems;
 # sets PROBED to its run id.

@@ -6,7 +6,8 @@
  *     (test.sh gives every test that TMPDIR, and children inherit it), so that other work on the
  *     machine meanwhile (a demo, another checkout's tests) is not counted;
  *   - an entry in the run's private temp dir (every folder a test made must be gone);
- *   - any change under /etc (a file added, removed or rewritten).
+ *   - any change under /etc (a file added, removed or rewritten);
+ *   - a file system still mounted that was not before (a test's small tmpfs, say).
  * New entries named `stagewise*` (this project's prefix) in the system temp dir are listed as a
  * note, not a failure: code that ignored TMPDIR would put them there, but so does other work on
  * a shared machine (another checkout's tests, a demo), and a file does not say who made it.
@@ -27,6 +28,7 @@ interface ProcessInfo {
 
 interface Snapshot {
   systemTmp: string;
+  mounts: string[];
   tmpEntries: string[];
   etc: Record<string, string>;
   processes: ProcessInfo[];
@@ -105,10 +107,19 @@ function etcListing(root = '/etc'): Record<string, string> {
   return out;
 }
 
+/** The mount points of this process's view of the system (/proc/self/mounts). */
+function mountPoints(): string[] {
+  return readProc('self', 'mounts')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ')[1]);
+}
+
 function takeSnapshot(): Snapshot {
   const systemTmp = os.tmpdir();
   return {
     systemTmp,
+    mounts: mountPoints(),
     tmpEntries: fs.readdirSync(systemTmp),
     etc: etcListing(),
     processes: processes(),
@@ -143,6 +154,10 @@ export function leftovers(
       notes.push(`new in the system temp dir: ${path.join(before.systemTmp, name)}`);
     }
   }
+  const mountsBefore = new Set(before.mounts);
+  for (const mount of mountPoints()) {
+    if (!mountsBefore.has(mount)) found.push(`still mounted: ${mount}`);
+  }
   const etc = etcListing();
   for (const p of Object.keys({ ...before.etc, ...etc }).sort()) {
     if (!(p in etc)) found.push(`removed from /etc: ${p}`);
@@ -170,7 +185,9 @@ function main(argv: string[]): number {
       );
     }
     if (!found.length) {
-      console.log('# machine-check: the tests left no process, temp file or /etc change behind');
+      console.log(
+        '# machine-check: the tests left no process, temp file, mount or /etc change behind',
+      );
       return 0;
     }
     console.error(`machine-check: the tests left ${found.length} thing(s) behind:`);

@@ -37,7 +37,7 @@ describe("npm run demo's before/after table (scripts/demo-gain-table)", () => {
     assert.match(lines[1], /^seen \(in the SFT set\)\s+200\s+0\.0%\s+42\.0%\s+\+42\.0 points$/);
     assert.match(lines[2], /^new \(never trained on\)\s+200\s+0\.5%\s+21\.5%\s+\+21\.0 points$/);
     assert.match(res.stdout, /after 1200 SFT steps/);
-    assert.match(res.stdout, /solves 42\.0% of problems it trained on \(from 0\.0%\)/);
+    assert.match(res.stdout, /solves 42\.0% of the problems it trained on, up from 0\.0%/);
     assert.match(res.stdout, /it never saw, it went from 0\.5% to 21\.5%.*memorisation/);
   });
 

@@ -184,7 +184,7 @@ describe('hostile GraphQL input', () => {
     }
   });
 
-  it('refuses NUL in a key of a JSON value, and in an argument inside a fragment', async () => {
+  it('refuses NUL in a key of a JSON value, inside a fragment, in a variable default and in a variable inside a JSON literal', async () => {
     const key = await t.gql(
       `mutation($m: JSONObject) { createCheckpoint(input: { name: "k", baseModel: "m", uri: "file:///k", metadata: $m }) { id } }`,
       { m: { ok: { 'bad\u0000key': 1 } } },
@@ -195,6 +195,15 @@ describe('hostile GraphQL input', () => {
       { p: 'x\u0000' },
     );
     assert.equal(refusal(fragment, 'traces.filter.producer'), undefined);
+    const byDefault = await t.gql(
+      `query($p: String = "x\\u0000") { traces(filter: { producer: $p }) { totalCount } }`,
+    );
+    assert.equal(refusal(byDefault, 'traces.filter.producer'), undefined);
+    const insideJsonLiteral = await t.gql(
+      `mutation($v: String) { createCheckpoint(input: { name: "j", baseModel: "m", uri: "file:///j", metadata: { a: [$v] } }) { id } }`,
+      { v: 'x\u0000' },
+    );
+    assert.equal(refusal(insideJsonLiteral, 'createCheckpoint.input.metadata.a.0'), undefined);
     const none = await gqlOk(t, `{ checkpoints(filter: { baseModel: "m" }) { totalCount } }`);
     assert.equal(none.checkpoints.totalCount, 0);
   });

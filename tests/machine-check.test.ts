@@ -33,7 +33,7 @@ describe('machine-check: names what a test run left behind', () => {
     assert.equal(check('snapshot', snapshot).code, 0);
     const res = check('compare', snapshot, '--private-tmp', privateTmp);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /left no process, temp file or \/etc change behind/);
+    assert.match(res.stdout, /left no process, temp file, mount or \/etc change behind/);
   });
 
   it('fails naming a process the run started and a folder it left in its temp dir', async () => {

@@ -8,13 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { runEnv } from './helpers/runs';
 import { gqlOk } from './helpers/seed';
 import { repoRoot } from './helpers/processes';
+import { removeTempDir, tempDir } from './helpers/temp';
 import { runCommand } from './helpers/python';
 
 const NOTEBOOK = path.join(repoRoot(), 'examples', 'researcher.ipynb');
@@ -55,7 +55,7 @@ describe('the researcher notebook', () => {
 
   before(async () => {
     t = await startTestServer(runEnv());
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-notebook-'));
+    dir = tempDir('stagewise-notebook-');
     env = {
       STAGEWISE_URL: t.url,
       NOTEBOOK_OUT: path.join(dir, 'researcher.executed.ipynb'),
@@ -68,7 +68,7 @@ describe('the researcher notebook', () => {
 
   after(async () => {
     await t?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) removeTempDir(dir);
   });
 
   it('is committed without outputs', () => {

@@ -59,6 +59,20 @@ describe('closing a run’s event log', () => {
     assert.equal(res.data?.cancelRun.status, 'CANCELLED', JSON.stringify(res.errors));
     await sub.done;
     assert.equal(await eventsComplete(run.id), true);
+    // The same through the list and node(id), which load runs their own ways.
+    const { data, errors } = await t.gql<{
+      runs: { nodes: { id: string; eventsComplete: boolean }[] };
+      node: { eventsComplete: boolean };
+    }>(
+      `query($id: ID!) {
+        runs(first: 50) { nodes { id eventsComplete } }
+        node(id: $id) { ... on Run { eventsComplete } }
+      }`,
+      { id: run.id },
+    );
+    assert.equal(errors, undefined, JSON.stringify(errors));
+    assert.equal(data!.runs.nodes.find((n) => n.id === run.id)?.eventsComplete, true);
+    assert.equal(data!.node.eventsComplete, true);
     const replay = await runEvents(t, run.id);
     assert.deepEqual(statusesOf(replay), ['CANCELLING', 'CANCELLED']);
     assert.deepEqual(seqsOf(sub.items), seqsOf(replay));

@@ -191,6 +191,38 @@ describe('runner status reports in every order', () => {
     });
   }
 
+  it('reports sent all at once (the row lock picks an order) still make only legal moves', async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const { run, key } = await startingRun();
+      const answers = await Promise.all([
+        report(run, key, 1, 'RUNNING'),
+        t.gql(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: run.id }),
+        report(run, key, 2, 'SUCCEEDED'),
+        report(run, key, 3, 'FAILED'),
+      ]);
+      await supervisor.onExit(Number(run.pk), { state: 'EXITED', exitCode: 0, signal: null });
+      const events = await runEvents(t, run.id);
+      const statuses = ['STARTING', ...statusesOf(events)];
+      for (let i = 1; i < statuses.length; i += 1) {
+        assert.ok(
+          LEGAL[statuses[i - 1]].includes(statuses[i]),
+          `illegal move ${statuses[i - 1]} -> ${statuses[i]} in ${statuses.join(', ')}`,
+        );
+      }
+      assert.ok(['SUCCEEDED', 'FAILED'].includes(statuses.at(-1)!), statuses.join(', '));
+      // Exactly one outcome applied; the other was ignored, and only applied ones are stored.
+      const runnerAnswers = [answers[0], answers[2], answers[3]];
+      const ignored = runnerAnswers.flatMap((a) => a.ignored).sort();
+      const stored = events.filter((e) => e.runnerSeq !== null).map((e) => e.runnerSeq);
+      assert.deepEqual(
+        [...stored, ...ignored].sort(),
+        [1, 2, 3],
+        'each report stored or ignored, never both',
+      );
+      assert.ok(ignored.includes(2) !== ignored.includes(3), 'one outcome wins');
+    }
+  });
+
   it('a STATUS report of a status a runner may not report is BAD_USER_INPUT, nothing stored', async () => {
     const { run, key } = await startingRun();
     const res = await fetch(`${t.url}/v1/runs/${run.id}/events`, {

@@ -30,7 +30,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export function runEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     // Removed when the test process ends (a server's runs outlive the test that made them).
-    RUNS_DIR: tempDir('stagewise-runs-'),
+    RUNS_DIR: extra.RUNS_DIR ?? tempDir('stagewise-runs-'),
     RUNNER_DIR,
     RUNNER_PYTHON: PYTHON,
     ...extra,
