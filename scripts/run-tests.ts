@@ -34,6 +34,8 @@ async function main(): Promise<number> {
     env.TEST_DATABASE_URL = pg.url;
     stop = async () => {
       await pg.stop();
+      // As root the data may live elsewhere than asked (resolveDataDir): remove both.
+      fs.rmSync(pg.dataDir, { recursive: true, force: true });
       fs.rmSync(dataDir, { recursive: true, force: true });
     };
     console.log(`# tests on an embedded PostgreSQL (no TEST_DATABASE_URL given)`);

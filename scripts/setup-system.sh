@@ -22,6 +22,7 @@ needs=(
   'python3-ipykernel|the example notebook'
   'python3-pandas|the example notebook'
   'python3-matplotlib|the example notebook'
+  'python3-venv|the Python client install test (pip install -e in a fresh venv)'
   'docker-compose|the container set-up test'
 )
 # Tests point this at other lists (e.g. a package that does not exist); users never need it.

@@ -29,6 +29,9 @@ interface TraceLine {
   metadata?: Record<string, unknown>;
 }
 
+/** The repeat fields of an import answer without repeats. */
+const NO_REPEATS = { repeatedCount: 0, repeated: [] };
+
 const KINDS = ['TEACHER', 'ROLLOUT', 'BRIDGED', 'REPAIR', 'SOLUTION'];
 
 /** A sample with text that exercises COPY escaping: backslashes, newlines, tabs, quotes. */
@@ -61,6 +64,11 @@ function trace(i: number, sampleExternalId: string): TraceLine {
 
 function ndjson(records: unknown[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
+
+/** A trace line for sample s5 with every optional field absent. */
+function trace0(): TraceLine {
+  return { sampleExternalId: 's5', kind: 'TEACHER', text: 'x' };
 }
 
 function range(n: number, from = 1): number[] {
@@ -159,12 +167,18 @@ describe('bulk NDJSON endpoints', () => {
     const samples = range(100).map((i) => sample(i));
     const s = await post('/datasets/counts/samples', ndjson(samples));
     assert.equal(s.status, 200, JSON.stringify(s.body));
-    assert.deepEqual(s.body, { inserted: 100, existing: 0, duplicateCount: 0, duplicates: [] });
+    assert.deepEqual(s.body, {
+      inserted: 100,
+      existing: 0,
+      duplicateCount: 0,
+      duplicates: [],
+      ...NO_REPEATS,
+    });
 
     const traces = range(300).map((i) => trace(i, `s${(i % 100) + 1}`));
     const tr = await post('/datasets/counts/traces', ndjson(traces));
     assert.equal(tr.status, 200, JSON.stringify(tr.body));
-    assert.deepEqual(tr.body, { inserted: 300, existing: 0 });
+    assert.deepEqual(tr.body, { inserted: 300, existing: 0, ...NO_REPEATS });
 
     assert.equal(await countSamples('counts'), 100);
     assert.equal(await countTraces('counts'), 300);
@@ -179,9 +193,15 @@ describe('bulk NDJSON endpoints', () => {
     assert.equal((await post('/datasets/idem/traces', traces)).body.inserted, 120);
 
     const s2 = await post('/datasets/idem/samples', samples);
-    assert.deepEqual(s2.body, { inserted: 0, existing: 50, duplicateCount: 0, duplicates: [] });
+    assert.deepEqual(s2.body, {
+      inserted: 0,
+      existing: 50,
+      duplicateCount: 0,
+      duplicates: [],
+      ...NO_REPEATS,
+    });
     const t2 = await post('/datasets/idem/traces', traces);
-    assert.deepEqual(t2.body, { inserted: 0, existing: 120 });
+    assert.deepEqual(t2.body, { inserted: 0, existing: 120, ...NO_REPEATS });
     assert.equal(await countSamples('idem'), 50);
     assert.equal(await countTraces('idem'), 120);
   });
@@ -209,6 +229,7 @@ describe('bulk NDJSON endpoints', () => {
         { line: 2, externalId: 'b1', duplicateOfExternalId: 'a1' },
         { line: 4, externalId: 'c3', duplicateOfExternalId: 'a3' },
       ],
+      ...NO_REPEATS,
     });
     assert.equal(await countSamples('dups'), 4);
   });
@@ -259,6 +280,15 @@ describe('bulk NDJSON endpoints', () => {
       });
     }
 
+    it("names the unknown key in the error's field", async () => {
+      const res = await post(
+        '/datasets/strict/samples',
+        fileWith(goodSample, JSON.stringify({ ...sample(5000, 'x'), problme: 'typo' })),
+      );
+      assertBadInput(res, /^line 5000: Unrecognized key: "problme"/);
+      assert.equal(res.body.error.field, 'problme');
+    });
+
     const traceCases: [string, string, RegExp][] = [
       ['is not JSON', 'not json at all', /^line 5000: not valid JSON/],
       [
@@ -298,7 +328,7 @@ describe('bulk NDJSON endpoints', () => {
         fileWith(goodTrace, JSON.stringify(goodTrace(BAD))),
       );
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body, { inserted: LINES, existing: 0 });
+      assert.deepEqual(res.body, { inserted: LINES, existing: 0, ...NO_REPEATS });
       assert.equal(await countTraces('strict'), LINES);
     });
   });
@@ -477,6 +507,160 @@ describe('bulk NDJSON endpoints', () => {
     assertBadInput(res, /^line 4: /);
     assert.equal(res.body.error.line, 4);
     assert.equal(await countSamples('blanks'), 2);
+  });
+
+  it('reports an externalId repeated inside one samples file as a repeat of its first line, not as existing', async () => {
+    await createDataset('repeats');
+    const stored = await post('/datasets/repeats/samples', ndjson([sample(1, 'r')]));
+    assert.equal(stored.body.inserted, 1);
+    const res = await post(
+      '/datasets/repeats/samples',
+      ndjson([
+        sample(2, 'r'),
+        sample(1, 'r'), // already stored: existing
+        { ...sample(2, 'r'), problem: 'a different problem under a repeated id' },
+        sample(3, 'r'),
+        sample(1, 'r'), // stored, and repeated in this file: a repeat of line 2
+        sample(2, 'r'),
+      ]),
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, {
+      inserted: 2,
+      existing: 1,
+      duplicateCount: 0,
+      duplicates: [],
+      repeatedCount: 3,
+      repeated: [
+        { line: 3, externalId: 'r2', duplicateOfLine: 1 },
+        { line: 5, externalId: 'r1', duplicateOfLine: 2 },
+        { line: 6, externalId: 'r2', duplicateOfLine: 1 },
+      ],
+    });
+    assert.equal(await countSamples('repeats'), 3);
+    const rows = await exported('/datasets/repeats/samples');
+    // The first line of a repeated id is the one stored.
+    assert.equal(rows.find((r) => r.externalId === 'r2').problem, sample(2, 'r').problem);
+  });
+
+  it('reports a (sample, externalId) repeated inside one traces file as a repeat', async () => {
+    await createDataset('trepeats');
+    await post('/datasets/trepeats/samples', ndjson([sample(1), sample(2)]));
+    const res = await post(
+      '/datasets/trepeats/traces',
+      ndjson([
+        trace(1, 's1'),
+        trace(1, 's2'), // same externalId on another sample: a new trace
+        trace(1, 's1'),
+        trace(4, 's1'), // no externalId: the content hash is the key
+        trace(4, 's1'),
+      ]),
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.inserted, 3);
+    assert.equal(res.body.existing, 0);
+    assert.equal(res.body.repeatedCount, 2);
+    assert.deepEqual(res.body.repeated[0], { line: 3, externalId: 't1', duplicateOfLine: 1 });
+    assert.equal(res.body.repeated[1].line, 5);
+    assert.equal(res.body.repeated[1].duplicateOfLine, 4);
+    assert.match(res.body.repeated[1].externalId, /^h:/);
+    assert.equal(await countTraces('trepeats'), 3);
+  });
+
+  it('re-importing stored traces grades none of them: existing ones are found first', async () => {
+    await createDataset('regrade');
+    await post('/datasets/regrade/samples', ndjson(range(20).map((i) => sample(i))));
+    // No grade sent: the API grades each new trace on the way in.
+    const traces = range(40).map((i) => ({ ...trace(i, `s${(i % 20) + 1}`), correct: null }));
+    const first = await post('/datasets/regrade/traces', ndjson(traces));
+    assert.equal(first.body.inserted, 40);
+    const fetched: string[] = [];
+    t.counter.onQuery = (q) => {
+      if (/FETCH \d+ FROM stage_grading/.test(q)) fetched.push(q);
+    };
+    try {
+      const again = await post('/datasets/regrade/traces', ndjson(traces));
+      assert.deepEqual(again.body, { inserted: 0, existing: 40, ...NO_REPEATS });
+    } finally {
+      t.counter.onQuery = undefined;
+    }
+    // One FETCH that finds the grading cursor empty; before, every trace was fetched and graded.
+    assert.equal(fetched.length, 1);
+  });
+
+  describe('hostile lines', () => {
+    it('refuses a NUL or a lone surrogate in any field, naming the line and the field', async () => {
+      await createDataset('nul');
+      const nulProblem = `${JSON.stringify(sample(1))}\n${JSON.stringify({ ...sample(2), problem: 'a\u0000b' })}\n`;
+      const res = await post('/datasets/nul/samples', nulProblem);
+      assertBadInput(res, /^line 2: problem: contains a NUL/);
+      assert.equal(res.body.error.line, 2);
+      assert.equal(res.body.error.field, 'problem');
+      const key = await post(
+        '/datasets/nul/samples',
+        ndjson([{ ...sample(3), metadata: { ['k\u0000']: 1 } }]),
+      );
+      assertBadInput(key, /^line 1: metadata \(a key\): contains a NUL/);
+      const tag = await post(
+        '/datasets/nul/samples',
+        ndjson([{ ...sample(4), tags: ['ok', '\udc00x'] }]),
+      );
+      assertBadInput(tag, /^line 1: tags\.1: contains a lone UTF-16 surrogate/);
+      await post('/datasets/nul/samples', ndjson([sample(5)]));
+      const trace = await post('/datasets/nul/traces', ndjson([{ ...trace0(), text: '\u0000' }]));
+      assertBadInput(trace, /^line 1: text: contains a NUL/);
+      assert.equal(await countSamples('nul'), 1);
+      assert.equal(await countTraces('nul'), 0);
+    });
+
+    it('refuses metadata nested deeper than JSON_MAX_DEPTH, naming the line', async () => {
+      await createDataset('deep');
+      let nested: Record<string, unknown> = { leaf: true };
+      for (let i = 0; i < 100; i++) nested = { n: nested };
+      const res = await post(
+        '/datasets/deep/samples',
+        ndjson([sample(1), { ...sample(2), metadata: nested }]),
+      );
+      assertBadInput(res, /^line 2: metadata(\.n)+: nested deeper than the limit of 64 levels/);
+      assert.equal(await countSamples('deep'), 0);
+    });
+
+    it('refuses bytes that are not UTF-8 instead of storing U+FFFD', async () => {
+      await createDataset('latin1');
+      const body = Buffer.concat([
+        Buffer.from(`${JSON.stringify(sample(1))}\n{"externalId":"x","problem":"caf`),
+        Buffer.from([0xe9]),
+        Buffer.from('","answer":"1"}\n'),
+      ]);
+      assertBadInput(await post('/datasets/latin1/samples', body), /^line 2: not valid UTF-8/);
+      assert.equal(await countSamples('latin1'), 0);
+    });
+
+    it('refuses a body in a charset other than UTF-8 with 415', async () => {
+      await createDataset('koi8');
+      const res = await post('/datasets/koi8/samples', ndjson([sample(1)]), {
+        headers: { 'content-type': 'application/x-ndjson; charset=koi8-r' },
+      });
+      assert.equal(res.status, 415, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'BAD_USER_INPUT');
+      const utf8 = await post('/datasets/koi8/samples', ndjson([sample(1)]), {
+        headers: { 'content-type': 'application/x-ndjson; charset=UTF-8' },
+      });
+      assert.equal(utf8.status, 200, JSON.stringify(utf8.body));
+    });
+
+    it('answers 400 for malformed percent-encoding in the path and a NUL in an export filter', async () => {
+      const bad = await get('/datasets/%ff/samples');
+      assert.equal(bad.status, 400, bad.text);
+      assert.equal(JSON.parse(bad.text).error.code, 'BAD_USER_INPUT');
+      const nul = await get('/datasets/counts/samples?problemContains=a%00b');
+      assert.equal(nul.status, 400, nul.text);
+      assert.match(JSON.parse(nul.text).error.message, /query\.problemContains: contains a NUL/);
+      const trNul = await get('/datasets/counts/traces?producer=%00');
+      assert.equal(trNul.status, 400, trNul.text);
+      const name = await get('/datasets/a%00b/samples');
+      assert.equal(name.status, 400, name.text);
+    });
   });
 
   describe('export', () => {

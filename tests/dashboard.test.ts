@@ -5,6 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { loadTask, runEnv, sftInput, sleep, startRun, waitFor } from './helpers/runs';
+import { runScript, STAGEWISE_CLI } from './helpers/cli';
 import {
   createCheckpoint,
   createPolicy,
@@ -40,7 +41,8 @@ describe('the dashboard in headless Chromium', () => {
     const datasetRef = { id: dataset.id, pk: dataset.pk };
 
     // A checkpoint's pass rates: 40 samples, 8 attempts each, every rate from 0/8 to 8/8.
-    checkpoint = await createCheckpoint(t, { name: 'dash-base' });
+    // Checkpoint names as long as a real curriculum's (they must not widen the table).
+    checkpoint = await createCheckpoint(t, { name: 'curriculum-base-20261126-070925' });
     const samples = [...(await sampleRefs(t, datasetRef)).values()].slice(0, 40);
     for (const [i, sample] of samples.entries()) {
       await insertPassRate(t, { sample, checkpoint, attempts: 8, successes: i % 9 });
@@ -55,8 +57,8 @@ describe('the dashboard in headless Chromium', () => {
       rounds: 3,
       datasets: [datasetRef],
     });
-    const end1 = await createCheckpoint(t, { name: 'dash-r1-end' });
-    const end2 = await createCheckpoint(t, { name: 'dash-r2-end' });
+    const end1 = await createCheckpoint(t, { name: 'rl-UnVuOjU-step-40' });
+    const end2 = await createCheckpoint(t, { name: 'rl-UnVuOjEw-step-40' });
     const insertRound = (round: number, start: Ref, end: Ref | null, stats: object) =>
       t.server.ds.query(
         `INSERT INTO curriculum_rounds (curriculum_id, round, start_checkpoint_id, end_checkpoint_id, stats)
@@ -74,7 +76,7 @@ describe('the dashboard in headless Chromium', () => {
       samplesPerStage: { SFT: 80, RL: 210, REPLAY: 5, DROPPED: 105 },
       unrouted: 0,
       moved: 70,
-      moves: { 'SFT->RL': 50, 'RL->DROPPED': 20 },
+      moves: { 'SFT->RL': 50, 'RL->DROPPED': 20, 'RL->SFT': 64, 'RL->REPLAY': 1, 'DROPPED->RL': 1 },
       evalAccuracy: 0.48,
     });
     await t.server.ds.query(
@@ -165,7 +167,8 @@ describe('the dashboard in headless Chromium', () => {
         }
         return sample.status === 'SUCCEEDED';
       },
-      120_000,
+      // 200 steps of the tiny model: well under a minute on a quiet machine, minutes on a busy one.
+      400_000,
       100,
     );
     const statuses = [...new Set(seen.map((s) => s.status))];
@@ -202,9 +205,11 @@ describe('the dashboard in headless Chromium', () => {
     assert.equal(rows.length, 2);
     assert.match(
       rows[0],
-      /^1\s+dash-base → dash-r1-end\s+120\s+200\s+3\s+-\s+60\s+17\s+0\s+-\s+41\.0%$/,
+      /^1\s+curriculum-base-20261126-070925 → rl-UnVuOjU-step-40\s+120\s+200\s+3\s+-\s+60\s+17\s+0\s+-\s+41\.0%$/,
     );
-    assert.match(rows[1], /SFT->RL 50, RL->DROPPED 20/);
+    for (const move of ['SFT->RL 50', 'RL->DROPPED 20', 'RL->SFT 64', 'DROPPED->RL 1']) {
+      assert.ok(rows[1].includes(move), `${move} in ${rows[1]}`);
+    }
     assert.equal(await pointsOf('chart-stages'), 2);
   });
 
@@ -216,6 +221,60 @@ describe('the dashboard in headless Chromium', () => {
       /^40 samples probed \(320 attempts\) · mean pass rate [\d.]+% · never solved 5 · always solved 4$/,
     );
     assert.equal(await pointsOf('chart-histogram'), 10);
+  });
+
+  it('at 1400 px no table is cut off: each fits its box without a scrollbar', async () => {
+    assert.equal(page.viewportSize()?.width, 1400);
+    await page.locator('#round-rows tr').nth(1).waitFor();
+    // The data tables (uPlot's legends are tables too, inside the charts).
+    const boxes = await page.$$eval('.scroll > table', (tables) =>
+      tables.map((table) => {
+        const box = table.parentElement!;
+        return {
+          table: table.closest('section')?.id,
+          rows: table.querySelectorAll('tbody tr').length,
+          scrollWidth: box.scrollWidth,
+          clientWidth: box.clientWidth,
+          tableWidth: Math.ceil(table.getBoundingClientRect().width),
+        };
+      }),
+    );
+    assert.deepEqual(boxes.map((b) => b.table).sort(), ['curriculum', 'runs']);
+    for (const box of boxes) {
+      assert.ok(box.rows > 0, `${box.table} has rows: ${JSON.stringify(box)}`);
+      assert.ok(
+        box.scrollWidth <= box.clientWidth,
+        `${box.table} overflows: ${JSON.stringify(box)}`,
+      );
+      assert.ok(
+        box.tableWidth <= box.clientWidth,
+        `${box.table} overflows: ${JSON.stringify(box)}`,
+      );
+    }
+    // The last column of the runs table ("created") is inside the page, not under a scrollbar.
+    const created = await page.locator('#run-rows tr').first().locator('td').last().boundingBox();
+    assert.ok(created && created.x + created.width <= 1400, JSON.stringify(created));
+  });
+
+  it('a run is named as the CLI names it: the id `stagewise runs list` prints', async () => {
+    const cli = await runScript(
+      STAGEWISE_CLI,
+      ['runs', 'list'],
+      { ...process.env, STAGEWISE_URL: t.url, STAGEWISE_API_KEY: t.keys.read, NO_COLOR: '1' },
+      60_000,
+    );
+    assert.equal(cli.code, 0, cli.stderr);
+    const cliNames = cli.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s+/)[0]);
+    const row = page.locator('#run-rows tr').first();
+    const runId = await row.getAttribute('data-run-id');
+    const shown = await row.locator('td').first().innerText();
+    assert.equal(shown, runId);
+    assert.deepEqual(cliNames, [shown], 'the one run, named alike in both');
+    assert.match(await page.locator('#run-title').innerText(), new RegExp(`^${shown} · SFT`));
   });
 
   it('the page loaded everything from the server, and never put the key in a URL', async () => {

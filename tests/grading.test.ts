@@ -1,12 +1,12 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GRADER_VERSION, extractAnswer, grade, isEquivalent } from '../src/grading';
 import { repoRoot } from './helpers/processes';
+import { tempDir, removeTempDir } from './helpers/temp';
 
 /** The compiled CLI, beside the compiled tests: <out>/src/cli/grade.js. */
 const GRADE_CLI = path.join(__dirname, '..', 'src', 'cli', 'grade.js');
@@ -158,7 +158,8 @@ async function firstSymbolicVerdicts(count: number, slowLoadMs: number): Promise
 }
 
 describe('grade CLI', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-grade-'));
+  const dir = tempDir('stagewise-grade-');
+  after(() => removeTempDir(dir));
   const lines = [
     { gold: '14', output: '12+7=19. 19-5=14. Answer: 14', id: 'a' },
     { gold: '0.5', output: 'so \\boxed{\\frac{1}{2}}' },

@@ -134,7 +134,6 @@ describe('kubernetes launcher (no cluster here: the Job object and the state map
         kind: 'Job',
         name: 'stagewise-run-42-q9z8w',
         uid: '6f1c-uid',
-        blockOwnerDeletion: true,
       },
     ]);
   });

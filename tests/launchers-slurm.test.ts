@@ -1,14 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { SlurmLauncher, buildBatchScript, parseScontrolJob } from '../src/launchers/slurm.launcher';
+import {
+  SlurmLauncher,
+  buildBatchScript,
+  parseScontrolJob,
+  tokenFileOfScript,
+} from '../src/launchers/slurm.launcher';
 import type { LaunchRequest } from '../src/launchers/launcher';
-import { alive, repoRoot } from './helpers/processes';
+import { alive } from './helpers/processes';
 import { recorder, sleep, until as untilEvery } from './helpers/launchers';
+import { startPrivateSlurm, type PrivateSlurm } from './helpers/slurm';
+import { tempDir, removeTempDir } from './helpers/temp';
 
 /** Slurm answers in seconds, not milliseconds: wait longer and ask less often. */
 const until = <T>(
@@ -17,10 +23,11 @@ const until = <T>(
   ms = 30_000,
 ) => untilEvery(what, fn, ms, 100);
 
-describe('slurm launcher (a real single-node Slurm, started by scripts/start-slurm.sh)', () => {
+describe('slurm launcher (a real single-node Slurm of its own, started by scripts/start-slurm.sh)', () => {
   let root: string;
   let n = 1000;
-  const launcher = new SlurmLauncher({ pollMs: 200, timeLimit: 10, cancelWaitMs: 30_000 });
+  let slurm: PrivateSlurm;
+  let launcher: SlurmLauncher;
   const request = (command: string[], env: Record<string, string> = {}): LaunchRequest => {
     n += 1;
     return {
@@ -33,17 +40,20 @@ describe('slurm launcher (a real single-node Slurm, started by scripts/start-slu
   };
 
   before(() => {
-    const started = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'start-slurm.sh')], {
-      encoding: 'utf8',
-      timeout: 120_000,
+    slurm = startPrivateSlurm();
+    launcher = new SlurmLauncher({
+      pollMs: 200,
+      timeLimit: 10,
+      cancelWaitMs: 30_000,
+      slurmConf: slurm.conf,
     });
-    assert.equal(started.status, 0, `start-slurm.sh failed:\n${started.stdout}${started.stderr}`);
     // Slurm runs jobs as root here; the work dirs must be where slurmd can write.
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-slurm-'));
+    root = tempDir('stagewise-slurm-runs-');
   });
   after(async () => {
-    await launcher.close();
-    fs.rmSync(root, { recursive: true, force: true });
+    await launcher?.close();
+    slurm?.stop();
+    removeTempDir(root);
   });
 
   it('writes a batch script that exports the env and execs the command', () => {
@@ -216,10 +226,30 @@ describe('slurm launcher (a real single-node Slurm, started by scripts/start-slu
     }
     const stored = spawnSync('scontrol', ['write', 'batch_script', job.externalId, '-'], {
       encoding: 'utf8',
+      env: { ...process.env, SLURM_CONF: slurm.conf },
     });
     assert.equal(stored.status, 0, stored.stderr);
     assert.match(stored.stdout, /export STAGEWISE_RUN_TOKEN_FILE=/);
     assert.ok(!stored.stdout.includes(token), "the token is not in Slurm's copy of the script");
+  });
+
+  it('removes the token file of a job another API process launched, once Slurm reports it ended', async () => {
+    const earlier = new SlurmLauncher({ pollMs: 60_000 });
+    // This job never reads its token file (a runner would remove it itself).
+    const req = request(['/bin/bash', '-c', 'sleep 1'], {
+      STAGEWISE_RUN_TOKEN: `sw_runner_${randomBytes(12).toString('hex')}`,
+    });
+    const job = await earlier.launch(req, {});
+    await earlier.close(); // that API process is gone; this launcher adopts the job
+    const token = SlurmLauncher.files(req).token;
+    assert.ok(fs.existsSync(token), 'the token file waits for the job');
+    await until(
+      'the job to end',
+      async () => (await launcher.status(job.externalId)).state === 'EXITED',
+    );
+    assert.equal(fs.existsSync(token), false, 'removed when the job was seen ended');
+    assert.equal(tokenFileOfScript('/w/stagewise-run-3.sbatch'), '/w/stagewise-run-3.token');
+    assert.equal(tokenFileOfScript('/w/other.sbatch'), undefined);
   });
 
   it('answers the status of an unknown job id without throwing', async () => {

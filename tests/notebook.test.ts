@@ -1,19 +1,21 @@
 /**
- * The researcher's notebook (examples/researcher.ipynb), executed headless with Debian's
- * jupyter-nbconvert against a live server: this file seeds what the notebook looks at (the
- * built-in task, an SFT checkpoint that probed it, a routing policy), runs every cell, and keeps
- * the executed notebook in test-artifacts/.
+ * The researcher's notebook (examples/researcher.ipynb) as the README gives it: the README's
+ * command (`npm run notebook` with a key) is read from README.md and run as written against a
+ * live server. It seeds what the notebook looks at through the API (the built-in task, a
+ * checkpoint that probed it, a routing policy), executes every cell headless with Debian's
+ * jupyter-nbconvert, and must exit 0; the executed notebook is kept in test-artifacts/. A second
+ * call reuses what the first seeded.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/test-server';
+import { runEnv } from './helpers/runs';
 import { gqlOk } from './helpers/seed';
-import { loadTask, runEnv, sftInput, startRun, waitForStatus } from './helpers/runs';
 import { repoRoot } from './helpers/processes';
-import { CLIENT_DIR, runCommand } from './helpers/python';
+import { removeTempDir, tempDir } from './helpers/temp';
+import { runCommand } from './helpers/python';
 
 const NOTEBOOK = path.join(repoRoot(), 'examples', 'researcher.ipynb');
 
@@ -25,42 +27,49 @@ interface Output {
   data?: Record<string, unknown>;
 }
 
+/** The README's notebook command: the shell line of its notebook section that runs `npm run notebook`. */
+function readmeNotebookCommand(): string {
+  const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
+  const section = readme.split('## Python client and notebook')[1]?.split('\n## ')[0] ?? '';
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const line = blocks
+    .flatMap((b) => b.split('\n'))
+    .find((l) => /^STAGEWISE_API_KEY=sw_\.\.\. npm run notebook\s*(#.*)?$/.test(l));
+  assert.ok(line, 'the README gives `STAGEWISE_API_KEY=sw_... npm run notebook` in a sh block');
+  return line.replace(/\s*#.*$/, '');
+}
+
+/** The ids a call printed (`notebook: STAGEWISE_X_ID='...'` or `export STAGEWISE_X_ID='...'`). */
+function idsIn(output: string): Record<string, string> {
+  const ids: Record<string, string> = {};
+  for (const m of output.matchAll(/(STAGEWISE_[A-Z]+_ID)='([^']+)'/g)) ids[m[1]] = m[2];
+  return ids;
+}
+
 describe('the researcher notebook', () => {
   let t: TestServer;
-  const env: Record<string, string> = {};
+  let dir: string;
+  /** What the command gets besides the line itself: the test server, small knobs, no rebuild. */
+  let env: Record<string, string>;
+  let firstIds: Record<string, string> = {};
 
   before(async () => {
     t = await startTestServer(runEnv());
-    const dataset = await loadTask(t, 'notebook-task', 120);
-    const sft = await waitForStatus(t, (await startRun(t, sftInput())).id);
-    assert.equal(sft.status, 'SUCCEEDED', sft.error ?? '');
-    // Pass rates of that checkpoint on every sample: a real PROBE run, k = 4.
-    const probe = await waitForStatus(
-      t,
-      (
-        await startRun(t, {
-          stage: 'PROBE',
-          inputCheckpointId: sft.outputCheckpoint!.id,
-          config: { k: 4, max_new_tokens: 32, num_threads: 1 },
-          selection: { filter: { datasetIds: [dataset.id] } },
-        })
-      ).id,
-    );
-    assert.equal(probe.status, 'SUCCEEDED', probe.error ?? '');
-    const policy = await gqlOk<{ createRoutingPolicy: { id: string } }>(
-      t,
-      `mutation { createRoutingPolicy(input: { name: "notebook", k: 4, minAttempts: 4 }) { id } }`,
-    );
-    Object.assign(env, {
+    dir = tempDir('stagewise-notebook-');
+    env = {
       STAGEWISE_URL: t.url,
-      STAGEWISE_API_KEY: t.keys.write,
-      STAGEWISE_DATASET_ID: dataset.id,
-      STAGEWISE_CHECKPOINT_ID: sft.outputCheckpoint!.id,
-      STAGEWISE_POLICY_ID: policy.createRoutingPolicy.id,
-    });
+      NOTEBOOK_OUT: path.join(dir, 'researcher.executed.ipynb'),
+      NOTEBOOK_N: '120',
+      NOTEBOOK_SFT_STEPS: '30',
+      // The test runs the compiled code it was built with.
+      STAGEWISE_BUILD: 'never',
+    };
   });
 
-  after(() => t?.close());
+  after(async () => {
+    await t?.close();
+    if (dir) removeTempDir(dir);
+  });
 
   it('is committed without outputs', () => {
     const nb = JSON.parse(fs.readFileSync(NOTEBOOK, 'utf8'));
@@ -70,28 +79,25 @@ describe('the researcher notebook', () => {
     }
   });
 
-  it('runs headless from top to bottom without an error and draws its plots', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-notebook-'));
-    const out = path.join(dir, 'researcher.executed.ipynb');
+  it("the README's command, typed as written, seeds the server and executes the notebook with exit 0", async () => {
+    const command = readmeNotebookCommand().replace('sw_...', t.keys.write);
+    // The shell sees only the README's line (the key filled in); PYTHONPATH is not given.
     const result = await runCommand(
-      '/usr/bin/jupyter',
-      [
-        'nbconvert',
-        '--to',
-        'notebook',
-        '--execute',
-        '--ExecutePreprocessor.timeout=300',
-        '--ExecutePreprocessor.kernel_name=python3',
-        '--output',
-        out,
-        NOTEBOOK,
-      ],
-      { ...env, PYTHONPATH: CLIENT_DIR, MPLBACKEND: 'module://matplotlib_inline.backend_inline' },
-      480_000,
+      '/bin/bash',
+      ['-c', command],
+      { ...env, PYTHONPATH: '' },
+      900_000,
     );
     if (result.code !== 0) console.log(result.output);
-    assert.equal(result.code, 0, `nbconvert failed:\n${result.output}`);
+    assert.equal(result.code, 0, `npm run notebook failed:\n${result.output}`);
+    firstIds = idsIn(result.output);
+    assert.deepEqual(Object.keys(firstIds).sort(), [
+      'STAGEWISE_CHECKPOINT_ID',
+      'STAGEWISE_DATASET_ID',
+      'STAGEWISE_POLICY_ID',
+    ]);
 
+    const out = env.NOTEBOOK_OUT;
     const artifacts = path.join(repoRoot(), 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });
     fs.copyFileSync(out, path.join(artifacts, 'researcher.executed.ipynb'));
@@ -108,13 +114,30 @@ describe('the researcher notebook', () => {
     assert.deepEqual(stderr, [], 'no cell wrote to stderr');
     const images = outputs.filter((o) => o.data?.['image/png']);
     assert.ok(images.length >= 2, `the histogram and the loss curve: ${images.length} image(s)`);
-    // The DataFrames are shown as tables, the run was followed to its end.
+    // The DataFrames are shown as tables, the run was followed to its end, on the seeded data.
     const text = JSON.stringify(outputs);
     assert.match(text, /status SUCCEEDED/);
+    assert.match(text, /dataset notebook-arith \(120 samples\)/);
+    assert.match(text, /120 samples probed/);
     assert.ok(
       outputs.some((o) => o.data?.['text/html']),
       'DataFrames rendered as HTML',
     );
-    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a second call reuses what the first seeded: the same ids, and no new run', async () => {
+    assert.ok(firstIds.STAGEWISE_CHECKPOINT_ID, 'the first call ran');
+    const countRuns = async () =>
+      (await gqlOk<{ runs: { totalCount: number } }>(t, `{ runs { totalCount } }`)).runs.totalCount;
+    const before = await countRuns();
+    const result = await runCommand(
+      '/bin/bash',
+      ['-c', `STAGEWISE_API_KEY=${t.keys.write} npm run --silent notebook -- --seed-only`],
+      env,
+      300_000,
+    );
+    assert.equal(result.code, 0, result.output);
+    assert.deepEqual(idsIn(result.output), firstIds);
+    assert.equal(await countRuns(), before, 'no run started');
   });
 });

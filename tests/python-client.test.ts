@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { loadTask, runEnv, sftInput, startRun, waitForStatus, PYTHON } from './helpers/runs';
 import { CLIENT_DIR, runCommand } from './helpers/python';
+import { tempDir, removeTempDir } from './helpers/temp';
 
 describe('the Python client', () => {
   let t: TestServer;
@@ -30,12 +32,25 @@ describe('the Python client', () => {
     });
   });
 
-  after(() => t?.close());
+  const basetemp = path.join(tempDir('stagewise-client-pytest-'), 'pytest');
+  after(async () => {
+    await t?.close();
+    removeTempDir(path.dirname(basetemp));
+  });
 
   it('passes its pytest suite against this server (query, errors, iterators, bulk, exports, watch_run)', async () => {
     const result = await runCommand(
       PYTHON,
-      ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `${CLIENT_DIR}/tests`],
+      // pytest's tmp_path under a folder this file removes (pytest keeps its last runs otherwise).
+      [
+        '-m',
+        'pytest',
+        '-q',
+        '-p',
+        'no:cacheprovider',
+        `--basetemp=${basetemp}`,
+        `${CLIENT_DIR}/tests`,
+      ],
       { ...env, PYTHONPATH: CLIENT_DIR, OPENBLAS_NUM_THREADS: '1' },
       480_000,
     );

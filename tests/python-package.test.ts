@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PYTHON } from './helpers/runs';
+import { removeTempDir, tempDir } from './helpers/temp';
 import { CLIENT_DIR, runCommand } from './helpers/python';
 
 /** Name and version as pyproject.toml declares them. */
@@ -23,12 +24,12 @@ describe('the Python client package', () => {
   let venvPython: string;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-pip-'));
+    dir = tempDir('stagewise-pip-');
     const venv = await runCommand(PYTHON, ['-m', 'venv', path.join(dir, 'venv')], {}, 120_000);
     assert.equal(venv.code, 0, venv.output);
     venvPython = path.join(dir, 'venv', 'bin', 'python');
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTempDir(dir));
 
   it('pyproject.toml names it stagewise with the version the package reports', () => {
     const init = fs.readFileSync(path.join(CLIENT_DIR, 'stagewise', '__init__.py'), 'utf8');

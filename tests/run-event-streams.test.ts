@@ -2,9 +2,10 @@
  * A live runEvents stream and a replay of the same run are identical, event for event: the
  * local launcher stores the runner's last output line (printed after its final STATUS) once
  * the process has ended, and every live reader (graphql-ws, graphql-sse, the Python client's
- * watch_run, `stagewise runs watch`) must still receive it before its stream completes.
+ * watch_run, `stagewise runs watch`, also with --poll) must still receive it before its stream
+ * completes.
  *
- * One real SFT run is watched by all four at once. It is held QUEUED (the only local slot is
+ * One real SFT run is watched by all five at once. It is held QUEUED (the only local slot is
  * taken by a stored run) until every watcher has received its first event, so all of them are
  * live when the run ends rather than replaying a finished run.
  */
@@ -82,6 +83,8 @@ describe('live runEvents streams and a replay of the same run', () => {
   const streams: Record<string, EventView[]> = {};
   let cliOut = '';
   let cliCode: number | null | 'timeout' = null;
+  let pollOut = '';
+  let pollCode: number | null | 'timeout' = null;
 
   before(async () => {
     t = await startTestServer(runEnv());
@@ -98,6 +101,9 @@ describe('live runEvents streams and a replay of the same run', () => {
     const overSse = collect<EventView>(sse, 'runEvents', LIVE_EVENTS, vars);
     const python = pythonWatcher(t, runId);
     const cli = new StagewiseCli(t, 240_000).start(['runs', 'watch', runId, '--logs', '--plain']);
+    const polling = new StagewiseCli(t, 240_000).start([
+      ...['runs', 'watch', runId, '--logs', '--plain', '--poll'],
+    ]);
     try {
       // Every watcher is live before the run may start.
       await overWs.until((items) => items.length >= 1);
@@ -107,8 +113,10 @@ describe('live runEvents streams and a replay of the same run', () => {
         () => Promise.resolve(python.events().length >= 1),
         60_000,
       );
-      await cli.waitForStdout(/\] QUEUED$/m, 60_000);
-      assert.match(cli.stdout, /\] QUEUED$/m, cli.stderr);
+      for (const watcher of [cli, polling]) {
+        await watcher.waitForStdout(/\] QUEUED$/m, 60_000);
+        assert.match(watcher.stdout, /\] QUEUED$/m, watcher.stderr);
+      }
       assert.equal((await getRun(t, runId)).status, 'QUEUED', 'the run was held until now');
       await setRunStatus(t, blocker, 'SUCCEEDED');
 
@@ -119,6 +127,8 @@ describe('live runEvents streams and a replay of the same run', () => {
       assert.equal(pythonCode, 0, python.stderr());
       cliCode = await cli.exit(120_000);
       cliOut = cli.stdout;
+      pollCode = await polling.exit(120_000);
+      pollOut = polling.stdout;
       streams.ws = overWs.items;
       streams.sse = overSse.items;
       streams.python = python.events();
@@ -153,12 +163,19 @@ describe('live runEvents streams and a replay of the same run', () => {
     });
   }
 
-  it('stagewise runs watch prints every LOG line of the replay, the last one included', () => {
-    assert.equal(cliCode, 0, cliOut);
-    const lines = replay
+  const replayedLogLines = () =>
+    replay
       .filter((e) => e.type === 'LOG')
       .map((e) => `[${String(e.payload.stream)}] ${String(e.payload.line)}`);
-    assert.deepEqual(printedLogLines(cliOut), lines);
+
+  it('stagewise runs watch prints every LOG line of the replay, the last one included', () => {
+    assert.equal(cliCode, 0, cliOut);
+    assert.deepEqual(printedLogLines(cliOut), replayedLogLines());
+  });
+
+  it('stagewise runs watch --poll prints them all too: it polls until the log is complete', () => {
+    assert.equal(pollCode, 0, pollOut);
+    assert.deepEqual(printedLogLines(pollOut), replayedLogLines());
   });
 
   it('Run.eventsComplete is true once the stream has completed', async () => {

@@ -283,6 +283,7 @@ describe('runs with the real runner on the local launcher', () => {
       assert.deepEqual(await first.json(), {
         stored: 3,
         duplicates: 0,
+        ignored: [],
         runStatus: 'RUNNING',
         cancelRequested: false,
       });

@@ -132,9 +132,29 @@ describe('traces', () => {
       assert.match(data.traces.nodes[0].externalId, /^h:[0-9a-f]{32}$/);
     });
 
-    it('counts a repeat of the same trace within one batch as existing', async () => {
+    it('reports a repeat of the same trace within one batch as repeated, not existing', async () => {
       const one = { sampleExternalId: 's1', kind: 'ROLLOUT' as const, text: 'twice in a batch' };
-      assert.deepEqual(await importTraces(t, ds.id, [one, one]), { inserted: 1, existing: 1 });
+      const data = await gqlOk<{ importTraces: Record<string, unknown> }>(
+        t,
+        `mutation($input: ImportTracesInput!) {
+          importTraces(input: $input) {
+            inserted existing repeatedCount repeated { line externalId duplicateOfLine }
+          }
+        }`,
+        { input: { datasetId: ds.id, traces: [one, one] } },
+      );
+      const res = data.importTraces;
+      assert.equal(res.inserted, 1);
+      assert.equal(res.existing, 0);
+      assert.equal(res.repeatedCount, 1);
+      assert.deepEqual(res.repeated, [
+        {
+          line: 2,
+          externalId: (res.repeated as { externalId: string }[])[0].externalId,
+          duplicateOfLine: 1,
+        },
+      ]);
+      assert.match((res.repeated as { externalId: string }[])[0].externalId, /^h:/);
     });
 
     it('is idempotent per (sample, externalId): the same externalId on another sample is a new trace', async () => {

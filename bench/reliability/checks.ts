@@ -6,7 +6,16 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createDatabase } from './api-process';
 import { runFuzz } from './fuzz';
+import { pgRestart, redisOutage, sigkillImport, type ApiPlace } from './faults';
+import { fullDisk } from './full-disk';
+import { runLoad } from './load';
+import { secretsScan } from './secrets';
 import type { CheckRow } from './report';
+
+/** Latency goal per operation under load (a goal, reported; not a verdict). */
+const P99_GOAL_MS = 250;
+/** Memory is flat when the last third of the run is within this of the first third. */
+const RSS_GROWTH_ALLOWED = { fraction: 0.2, mb: 32 };
 
 export interface SuiteContext {
   args: { fuzz: number; clients: number; seconds: number; importLines: number; seed: number };
@@ -14,9 +23,9 @@ export interface SuiteContext {
   /** Admin URL of the suite's own PostgreSQL. */
   adminUrl: string;
   schemaFile: string;
-  log(line: string): void;
-  stopPostgres(): Promise<void>;
-  startPostgres(): Promise<void>;
+  log: (line: string) => void;
+  stopPostgres: () => Promise<void>;
+  startPostgres: () => Promise<void>;
   /** Every secret a check handed out, for the secrets scan. */
   secrets?: string[];
 }
@@ -50,6 +59,9 @@ async function fuzzCheck(ctx: SuiteContext): Promise<CheckRow> {
       lostOrDuplicated: null,
       ok: r.problemCount === 0 && r.apiAlive,
       notes: [
+        ...(r.cutUploads
+          ? [`${r.cutUploads} uploads over 1 MiB refused before they were read (socket cut)`]
+          : []),
         ...(r.problemCount
           ? [`${r.problemCount} broken answers; by request: ${byLabel.join(', ')}`]
           : []),
@@ -61,8 +73,178 @@ async function fuzzCheck(ctx: SuiteContext): Promise<CheckRow> {
   }
 }
 
+/** A fresh database and folder for one check, dropped after it. */
+async function withPlace<T>(
+  ctx: SuiteContext,
+  name: string,
+  work: (place: ApiPlace) => Promise<T>,
+): Promise<T> {
+  const db = await createDatabase(ctx.adminUrl);
+  try {
+    return await work({ databaseUrl: db.url, ...checkDir(ctx, name) });
+  } finally {
+    await db.drop();
+  }
+}
+
+async function pgRestartCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'pg-restart', (place) =>
+    pgRestart(place, { stop: ctx.stopPostgres, start: ctx.startPostgres }, ctx.log),
+  );
+  const lost = r.storedLost + r.storedDuplicated + r.streamLost + r.streamDuplicated;
+  const notes = [
+    ...(r.readyz503 ? [] : ['/readyz never answered 503 while PostgreSQL was down']),
+    ...(r.recovered ? [] : ['/readyz did not answer 200 within 60 s of PostgreSQL coming back']),
+    ...(r.sameProcess ? [] : ['the API process exited']),
+    ...(r.storedLost || r.storedDuplicated
+      ? [
+          `stored runner events: ${r.storedLost} lost, ${r.storedDuplicated} duplicated of ${r.emitted}`,
+        ]
+      : []),
+    ...(r.streamLost || r.streamDuplicated
+      ? [
+          `subscriber streams: ${r.streamLost} lost, ${r.streamDuplicated} duplicated (3 subscribers)`,
+        ]
+      : []),
+    ...r.streamErrors.map((e) => `stream error: ${e}`),
+    `runner endpoint answered ${r.refusalsDuringOutage.join(', ') || 'nothing refused'} while PostgreSQL was down (events buffered)`,
+  ];
+  return {
+    check: 'fault: PostgreSQL restart',
+    load: `runner stand-in, ${r.emitted} events; 3 subscribers`,
+    faults: r.readyz503 && r.recovered && r.sameProcess ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: lost,
+    ok: r.readyz503 && r.recovered && r.sameProcess && lost === 0 && r.streamErrors.length === 0,
+    notes,
+  };
+}
+
+async function sigkillImportCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'sigkill-import', (place) =>
+    sigkillImport(place, ctx.args.importLines, ctx.log),
+  );
+  return {
+    check: 'fault: SIGKILL mid-import',
+    load: `${r.linesPlanned.toLocaleString('en-US')}-line NDJSON import, killed after ${r.linesSentBeforeKill.toLocaleString('en-US')}`,
+    faults: r.rowsAfter === 0 && r.restartedReady && r.laterImportOk ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: r.rowsAfter,
+    ok: r.killedBy === 'SIGKILL' && r.rowsAfter === 0 && r.restartedReady && r.laterImportOk,
+    notes: [
+      ...(r.rowsAfter ? [`${r.rowsAfter} rows of the killed import were left in samples`] : []),
+      ...(r.restartedReady ? [] : ['the restarted API was not ready']),
+      ...(r.laterImportOk ? [] : ['an import after the restart failed']),
+    ],
+  };
+}
+
+async function redisCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'redis', (place) => redisOutage(place, ctx.log));
+  const lost = r.storedLost + r.storedDuplicated + r.streamLost + r.streamDuplicated;
+  const ok =
+    r.skipped !== undefined || (r.apiSurvived && lost === 0 && r.streamErrors.length === 0);
+  return {
+    check: 'fault: Redis stopped',
+    load: r.skipped ? '-' : `runner stand-in, ${r.emitted} events; 5 subscribers`,
+    faults: r.skipped ? 'not covered' : ok ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: r.skipped ? null : lost,
+    ok,
+    notes: [
+      ...(r.skipped ? [r.skipped] : []),
+      ...(r.apiSurvived ? [] : ['the API process exited']),
+      ...(r.storedLost || r.storedDuplicated
+        ? [
+            `stored runner events: ${r.storedLost} lost, ${r.storedDuplicated} duplicated of ${r.emitted}; the endpoint answered ${[...new Set(r.refusals)].join(', ')}`,
+          ]
+        : []),
+      ...(r.streamLost || r.streamDuplicated
+        ? [
+            `subscriber streams: ${r.streamLost} lost, ${r.streamDuplicated} duplicated (5 subscribers)`,
+          ]
+        : []),
+      ...r.streamErrors.map((e) => `stream error: ${e}`),
+    ],
+  };
+}
+
+async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'load', (place) =>
+    runLoad(place, { clients: ctx.args.clients, seconds: ctx.args.seconds }, ctx.log),
+  );
+  const growth = r.rssLastThirdMb - r.rssFirstThirdMb;
+  const rssFlat =
+    growth <= Math.max(RSS_GROWTH_ALLOWED.mb, RSS_GROWTH_ALLOWED.fraction * r.rssFirstThirdMb);
+  const lost = r.streamLost + r.streamDuplicated;
+  const latency = Object.entries(r.latency).map(
+    ([op, l]) =>
+      `${op} n=${l.n} p50=${l.p50} ms p99=${l.p99} ms${l.p99 > P99_GOAL_MS ? ' (over the 250 ms goal)' : ''}`,
+  );
+  return {
+    check: 'load',
+    load: `${ctx.args.clients} clients x ${ctx.args.seconds} s, ${r.requests.toLocaleString('en-US')} requests, ${r.errors} errors`,
+    faults: '-',
+    badInputs: 0,
+    lostOrDuplicated: lost,
+    ok: r.errors === 0 && rssFlat && lost === 0 && r.apiAlive,
+    notes: [
+      ...latency,
+      `API RSS ${r.rssFirstThirdMb} MB (first third) -> ${r.rssLastThirdMb} MB (last third)${rssFlat ? '' : ': growing'}`,
+      `${r.subscribers} subscribers x ${r.eventsEmitted} events: ${r.streamLost} lost, ${r.streamDuplicated} duplicated`,
+      ...r.errorExamples,
+      ...(r.apiAlive ? [] : ['the API process exited']),
+    ],
+  };
+}
+
+async function secretsCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'secrets', (place) => secretsScan(place, ctx.log));
+  return {
+    check: 'secrets',
+    load: `a ${r.runStatus} local run, ${r.webhookDeliveries} webhook deliveries; ${r.filesScanned} files scanned`,
+    faults: '-',
+    badInputs: 0,
+    lostOrDuplicated: null,
+    ok: r.found.length === 0 && r.runStatus === 'SUCCEEDED' && r.webhookDeliveries > 0,
+    notes: [
+      `${r.secretsKnown} secrets known, ${r.found.length} found in clear; ${r.privateTokenFiles} owner-only token files`,
+      ...r.found,
+      ...(r.runStatus === 'SUCCEEDED' ? [] : [`the run ended ${r.runStatus}`]),
+      ...(r.webhookDeliveries ? [] : ['no webhook delivery arrived']),
+    ],
+  };
+}
+
+async function fullDiskCheck(ctx: SuiteContext): Promise<CheckRow> {
+  const r = await withPlace(ctx, 'full-disk', (place) => fullDisk(place, ctx.log));
+  const clear = /no space left|ENOSPC|disk/i.test(r.runError ?? '');
+  const ok =
+    r.skipped !== undefined ||
+    (r.runStatus === 'FAILED' && clear && r.healthAfter === 200 && r.apiAlive);
+  return {
+    check: 'fault: full runs disk',
+    load: r.skipped ? '-' : 'a local run on a full 8 MiB tmpfs',
+    faults: r.skipped ? 'not covered' : ok ? '1/1' : '0/1',
+    badInputs: 0,
+    lostOrDuplicated: null,
+    ok,
+    notes: r.skipped
+      ? [r.skipped]
+      : [
+          `the run ended ${r.runStatus}: ${r.runError ?? '(no reason)'}; /healthz ${r.healthAfter} after`,
+        ],
+  };
+}
+
 export const CHECKS = {
   fuzz: fuzzCheck,
+  load: loadCheck,
+  'pg-restart': pgRestartCheck,
+  'sigkill-import': sigkillImportCheck,
+  redis: redisCheck,
+  'full-disk': fullDiskCheck,
+  secrets: secretsCheck,
 } satisfies Record<string, (ctx: SuiteContext) => Promise<CheckRow>>;
 
 export type CheckName = keyof typeof CHECKS;

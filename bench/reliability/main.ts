@@ -4,7 +4,7 @@
  * and, last, a machine-readable verdict; exits 1 when a promise breaks.
  *
  *   node dist/bench/reliability/main.js [--fuzz 10000] [--clients 200] [--seconds 60]
- *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,secrets]
+ *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,full-disk,secrets]
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -110,7 +110,9 @@ async function main(): Promise<number> {
     }
   } finally {
     await pg.stop().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
+    // The API logs of a failed check are the first thing to read.
+    if (rows.every((r) => r.ok)) fs.rmSync(workDir, { recursive: true, force: true });
+    else ctx.log(`logs kept in ${workDir}/<check>/api.log`);
   }
   process.stdout.write(`${formatTable(rows)}\n${verdictLine(rows)}\n`);
   return rows.every((r) => r.ok) ? 0 : 1;

@@ -108,8 +108,8 @@ class StandInApi:
                                 api.stored[e["seq"]] = e
                                 api.accepted_seqs.append(e["seq"])
                                 stored += 1
-                    return self._send(200, {"stored": stored, "duplicates": dup, "runStatus": "RUNNING",
-                                            "cancelRequested": api.cancel})
+                    return self._send(200, {"stored": stored, "duplicates": dup, "ignored": [],
+                                            "runStatus": "RUNNING", "cancelRequested": api.cancel})
                 if method == "POST" and path == "/rollouts":
                     if len(body["rollouts"]) > 1000:
                         return self._send(400, {"error": {"code": "BAD_USER_INPUT", "message": "too many"}})

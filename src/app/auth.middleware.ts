@@ -25,6 +25,10 @@ export function sendError(
   shape: ErrorShape,
   status?: number,
 ): void {
+  // Refused before its body was read (a missing key, a bad header, a line over a limit): the
+  // socket is closed after the answer, so the client stops sending instead of filling a dead
+  // connection, and Node does not read a multi-GB rest just to reuse the socket.
+  if (!res.req.complete) res.setHeader('Connection', 'close');
   const body =
     shape === 'graphql'
       ? { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] }

@@ -31,6 +31,8 @@ const schema = z.object({
     .default(8 * 1024 * 1024),
   /** Deepest nesting of objects and arrays accepted in any JSON value (metadata, config...). */
   JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Deepest bracket nesting in a GraphQL document, and of objects/lists in its variables. */
+  GRAPHQL_MAX_NESTING: z.coerce.number().int().min(16).max(1000).default(128),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
   MAX_ALIASES: z.coerce.number().int().min(1).default(30),
@@ -52,6 +54,8 @@ const schema = z.object({
   SLURM_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(4),
   KUBERNETES_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(8),
   SLURM_PARTITION: z.string().optional(),
+  /** The slurm.conf of the cluster runs go to (SLURM_CONF for sbatch etc.); Slurm's default when unset. */
+  SLURM_CONF: z.string().optional(),
   KUBERNETES_NAMESPACE: z.string().default('default'),
   KUBERNETES_IMAGE: z.string().default('stagewise-runner:latest'),
   /** Live updates: Redis pub/sub across API processes; unset = Postgres LISTEN/NOTIFY. */

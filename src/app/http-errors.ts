@@ -3,18 +3,55 @@ import type { Logger } from 'pino';
 import { AppError, badInput, toAppError } from '../common/errors';
 import { sendError } from './auth.middleware';
 
-/** body-parser's errors, which carry a `type` and a status of their own. */
-function fromBodyParser(err: unknown): { error: AppError; status: number } | undefined {
-  const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') {
-    const limit = (err as { limit?: number }).limit;
-    return {
-      error: badInput(`The request body is larger than the limit of ${limit} bytes`),
-      status: 413,
-    };
+/** What a 4xx thrown by Express's own layers (body-parser, the router) carries. */
+interface HttpLayerError {
+  type?: unknown;
+  status?: unknown;
+  expose?: unknown;
+  limit?: unknown;
+  charset?: unknown;
+  code?: unknown;
+}
+
+/**
+ * Errors of body-parser and the router, which carry a status (and for body-parser a `type`) of
+ * their own, as coded client errors. Their own messages stay out: ours name the setting or fix.
+ */
+function fromHttpLayer(err: unknown): { error: AppError; status: number } | undefined {
+  if (err instanceof AppError) return undefined;
+  const e = (err ?? {}) as HttpLayerError;
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  switch (e.type) {
+    case 'entity.too.large':
+      return {
+        error: badInput(`The request body is larger than the limit of ${String(e.limit)} bytes`, {
+          limitBytes: e.limit,
+        }),
+        status: 413,
+      };
+    case 'entity.parse.failed':
+      return { error: badInput('The request body is not valid JSON'), status: 400 };
+    case 'charset.unsupported':
+      return {
+        error: badInput(`The charset "${String(e.charset)}" is not supported; send UTF-8`),
+        status: 415,
+      };
+    case 'encoding.unsupported':
+      return {
+        error: badInput('This Content-Encoding is not supported; send identity or gzip'),
+        status: 415,
+      };
   }
-  if (type === 'entity.parse.failed')
-    return { error: badInput('The request body is not valid JSON'), status: 400 };
+  if (err instanceof URIError && status === 400) {
+    return { error: badInput('The path holds malformed percent-encoding'), status: 400 };
+  }
+  // zlib's errors wrapped by body-parser (a corrupt or truncated gzip body).
+  if (typeof e.code === 'string' && e.code.startsWith('Z_') && status === 400) {
+    return { error: badInput('The body is not valid gzip'), status: 400 };
+  }
+  if (status !== undefined && status >= 400 && status < 500 && e.expose === true) {
+    return { error: badInput('The request could not be read'), status };
+  }
   return undefined;
 }
 
@@ -25,10 +62,10 @@ function fromBodyParser(err: unknown): { error: AppError; status: number } | und
 export function httpErrorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const shape = req.originalUrl.startsWith('/graphql') ? 'graphql' : 'rest';
-    const parsed = fromBodyParser(err);
+    const parsed = fromHttpLayer(err);
     const error = parsed?.error ?? toAppError(err);
     if (error.code === 'INTERNAL') (req.log ?? log).error({ err }, 'unexpected error');
-    if (res.headersSent) {
+    if (res.headersSent || res.destroyed) {
       // Mid-stream (an export): all we can do is cut the response so the client sees it fail.
       res.destroy();
       return;

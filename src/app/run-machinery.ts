@@ -28,7 +28,10 @@ export function createRunMachinery(
 ) {
   const launchers: Record<string, Launcher> = {
     local: createLauncher('local'),
-    slurm: createLauncher('slurm', { partition: config.SLURM_PARTITION }),
+    slurm: createLauncher('slurm', {
+      partition: config.SLURM_PARTITION,
+      slurmConf: config.SLURM_CONF,
+    }),
     kubernetes: createLauncher('kubernetes', {
       image: config.KUBERNETES_IMAGE,
       namespace: config.KUBERNETES_NAMESPACE,

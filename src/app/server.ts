@@ -15,8 +15,11 @@ import { SYSTEM } from '../common/auth/principal';
 import { buildAppSchema } from './schema';
 import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
+import { inputGuardPlugin } from './input-guard';
+import { nestingGuard } from './document-nesting';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
+import { jsonBody } from './body-charset';
 import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
@@ -141,6 +144,10 @@ async function listen(
     schema,
     plugins: [
       ...armored.plugins,
+      inputGuardPlugin(schema, {
+        maxNesting: config.GRAPHQL_MAX_NESTING,
+        jsonMaxDepth: config.JSON_MAX_DEPTH,
+      }),
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
       metrics.apolloPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -174,7 +181,8 @@ async function listen(
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
-    express.json({ limit: config.GRAPHQL_BODY_LIMIT }),
+    jsonBody(config.GRAPHQL_BODY_LIMIT),
+    nestingGuard(config.GRAPHQL_MAX_NESTING),
     enterRequestScope,
     expressMiddleware(apollo, {
       context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),

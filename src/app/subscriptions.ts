@@ -21,6 +21,7 @@ import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
 import type { Services } from './services';
 import { armor, priceOperation } from './limits';
+import { guardOperationInputs, guardRequestSource } from './input-guard';
 import { authenticate } from './auth.middleware';
 import type { Principal } from '../common/auth/principal';
 import { formatGraphQLError } from '../common/errors';
@@ -77,10 +78,12 @@ const asUserError = (e: GraphQLError) =>
 function makeGate(config: Config, schema: GraphQLSchema) {
   const { validationRules, parseOptions } = armor(config);
   const rules = [...specifiedRules, ...validationRules];
+  const limits = { maxNesting: config.GRAPHQL_MAX_NESTING, jsonMaxDepth: config.JSON_MAX_DEPTH };
   return (op: Operation): { document: DocumentNode } | GraphQLError[] => {
     if (!op.query) return [userError('The operation has no query')];
     let document: DocumentNode;
     try {
+      guardRequestSource(op, limits);
       document = parse(op.query, parseOptions);
     } catch (err) {
       if (err instanceof GraphQLError) return [asUserError(err)];
@@ -107,6 +110,7 @@ function makeGate(config: Config, schema: GraphQLSchema) {
           }),
         ];
       }
+      guardOperationInputs(schema, document, op, limits);
     } catch (err) {
       if (err instanceof GraphQLError) return [asUserError(err)];
       throw err;

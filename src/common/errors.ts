@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
+import { describePgError } from './pg-errors';
 
 /** The closed set of error codes a client of stagewise can see. */
 export const ERROR_CODES = [
@@ -48,16 +49,6 @@ export const unauthenticated = (message = 'A valid API key is required') =>
   new AppError('UNAUTHENTICATED', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
 
-/** Postgres SQLSTATEs that mean the user's input, not the server, was wrong. */
-const PG_USER_ERRORS: Record<string, ErrorCode> = {
-  '23505': 'CONFLICT', // unique_violation
-  '23503': 'BAD_USER_INPUT', // foreign_key_violation
-  '23514': 'BAD_USER_INPUT', // check_violation
-  '22P02': 'BAD_USER_INPUT', // invalid_text_representation
-  '22003': 'BAD_USER_INPUT', // numeric_value_out_of_range
-  '22001': 'BAD_USER_INPUT', // string_data_right_truncation
-};
-
 function describeValidation(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
@@ -76,11 +67,9 @@ export function toAppError(error: unknown): AppError {
     const problems = describeValidation(error.extensions.validationErrors);
     return badInput(`Invalid input: ${problems.join('; ')}`, { problems });
   }
-  const pgCode = (error as { code?: unknown } | null)?.code;
-  if (typeof pgCode === 'string' && pgCode in PG_USER_ERRORS) {
-    const detail = (error as { detail?: string }).detail;
-    return new AppError(PG_USER_ERRORS[pgCode], detail ?? 'The request conflicts with stored data');
-  }
+  // Database errors the input caused, in our words: PostgreSQL's name tables and values.
+  const pg = describePgError(error);
+  if (pg) return new AppError(pg.code, pg.message);
   return new AppError('INTERNAL', 'Internal server error');
 }
 

@@ -35,8 +35,10 @@ export class PageInfo {
 }
 
 /**
- * Keyset cursors: the last row's id, signed so that a cursor the server did not issue is refused
- * (BAD_USER_INPUT) instead of silently paging from an arbitrary place.
+ * Keyset cursors: the last row's id and the type of rows it pages, signed so that a cursor the
+ * server did not issue is refused (BAD_USER_INPUT) instead of silently paging from an arbitrary
+ * place. The type makes a cursor of one connection (traces) useless on another (datasets),
+ * whose ids it would otherwise quietly skip past.
  */
 export class CursorCodec {
   constructor(private readonly secret: string) {}
@@ -45,12 +47,13 @@ export class CursorCodec {
     return createHmac('sha256', this.secret).update(payload).digest('base64url').slice(0, 16);
   }
 
-  encode(id: string | number): string {
-    const payload = Buffer.from(`k:${id}`).toString('base64url');
+  encode(type: string, id: string | number): string {
+    const payload = Buffer.from(`k:${type}:${id}`).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
-  decode(cursor: string): string {
+  /** The row id inside a cursor issued for rows of `type`. */
+  decode(type: string, cursor: string): string {
     const [payload, signature, extra] = cursor.split('.');
     const expected = Buffer.from(payload ? this.sign(payload) : '');
     // Compare byte lengths: a non-ASCII signature of the right character count would make
@@ -62,10 +65,16 @@ export class CursorCodec {
       given.length === expected.length &&
       timingSafeEqual(given, expected);
     const match = valid
-      ? /^k:([0-9]{1,19})$/.exec(Buffer.from(payload, 'base64url').toString())
+      ? /^k:([A-Za-z]+):([0-9]{1,19})$/.exec(Buffer.from(payload, 'base64url').toString())
       : null;
     if (!match) throw badInput('The cursor is not one this server issued', { cursor });
-    return match[1];
+    if (match[1] !== type) {
+      throw badInput(
+        `The cursor pages ${match[1]} rows; this connection needs a ${type} cursor (an endCursor of its own)`,
+        { cursor },
+      );
+    }
+    return match[2];
   }
 }
 
@@ -87,13 +96,16 @@ export async function keysetPage<T extends ObjectLiteral & { id: string | number
   args: PageArgs,
 ): Promise<Connection<T>> {
   const alias = query.alias;
+  // The entity's name types the cursors: Dataset rows page with Dataset cursors only.
+  const type = query.expressionMap.mainAlias!.metadata.name;
   const counter = query.clone();
   const page = query.clone().orderBy(`${alias}.id`, 'ASC');
-  if (args.after) page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(args.after) });
+  if (args.after)
+    page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(type, args.after) });
   // Even for first: 0, one row is read so that hasNextPage says whether any row follows.
   const rows = await page.take(args.first + 1).getMany();
   const nodes = rows.slice(0, args.first);
-  const edges = nodes.map((node) => ({ node, cursor: cursors.encode(node.id) }));
+  const edges = nodes.map((node) => ({ node, cursor: cursors.encode(type, node.id) }));
   return {
     edges,
     nodes,

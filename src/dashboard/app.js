@@ -90,13 +90,14 @@ const fmt = (v, digits = 3) =>
   typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : '-';
 const pct = (v) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '-');
 
-/** "Run 12" from a global id ("Run:12" in base64), else the id itself. */
-function shortId(id) {
-  try {
-    return atob(id).replace(':', ' ');
-  } catch {
-    return id;
-  }
+/**
+ * A run's name, the same everywhere: its global id (e.g. UnVuOjE), as `stagewise runs list`
+ * prints it, as `runs watch ID` takes it and as checkpoint names carry it (sft-UnVuOjE-step-40).
+ * Runs have no name of their own; decoding the id ("Run 1") would give a second name for the same
+ * run that no command accepts.
+ */
+function runName(run) {
+  return run.id;
 }
 
 function cell(text, className) {
@@ -156,7 +157,7 @@ function renderRuns() {
       const status = cell('');
       status.append(badge(run.status));
       tr.append(
-        cell(shortId(run.id)),
+        cell(runName(run), 'run-name'),
         cell(run.curriculum ? `${run.stage} (${run.curriculum.name} r${run.round})` : run.stage),
         status,
         cell(step),
@@ -176,7 +177,7 @@ function renderRuns() {
 function renderRunSummary() {
   const run = state.runs.get(state.selectedRun);
   if (!run) return;
-  $('run-title').replaceChildren(`${shortId(run.id)} · ${run.stage} `, badge(run.status));
+  $('run-title').replaceChildren(`${runName(run)} · ${run.stage} `, badge(run.status));
   const parts = [];
   if (run.progress)
     parts.push(`step ${run.progress.step ?? 0} of ${run.progress.totalSteps ?? '?'}`);
@@ -329,7 +330,10 @@ function renderCurriculum(c) {
     `round ${c.currentRound || '-'}/${c.rounds}`,
     `phase ${c.phase}`,
   ];
-  if (c.currentRun) parts.push(`waiting for ${c.currentRun.stage} run (${c.currentRun.status})`);
+  if (c.currentRun)
+    parts.push(
+      `waiting for ${c.currentRun.stage} run ${runName(c.currentRun)} (${c.currentRun.status})`,
+    );
   if (c.pauseReason) parts.push(`paused: ${c.pauseReason}`);
   $('curriculum-summary').textContent = parts.join(' · ');
   const rounds = [...c.roundResults].sort((a, b) => a.round - b.round);
@@ -347,11 +351,11 @@ function renderCurriculum(c) {
         .join(', ');
       tr.append(
         cell(String(r.round)),
-        cell(`${r.startCheckpoint.name} → ${r.endCheckpoint?.name ?? '…'}`),
+        cell(`${r.startCheckpoint.name} → ${r.endCheckpoint?.name ?? '…'}`, 'wrap'),
         ...STAGES.map((stage) => cell(fmt(perStage(r, stage)))),
         cell(fmt(s.unrouted)),
         cell(fmt(s.moved)),
-        cell(moves || '-'),
+        cell(moves || '-', 'wrap'),
         cell(pct(s.evalAccuracy)),
       );
       return tr;

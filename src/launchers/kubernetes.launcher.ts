@@ -108,7 +108,8 @@ export function ownedByJob(secret: V1Secret, job: V1Job): V1Secret {
           kind: 'Job',
           name: job.metadata!.name!,
           uid: job.metadata!.uid!,
-          blockOwnerDeletion: true,
+          // No blockOwnerDeletion: it would need update rights on jobs/finalizers as well, and a
+          // Job deleted in the background has no use for its Secret waiting first.
         },
       ],
     },

@@ -126,13 +126,22 @@ export class LocalLauncher implements Launcher {
     const env = { ...(this.options.inheritEnv === false ? {} : process.env), ...request.env };
     // Appended to (a relaunch in the same work dir keeps the earlier attempt's lines); the
     // tails start at the current ends.
+    // On a full disk (no inode left) either open throws ENOSPC: the launch fails with it, and
+    // no descriptor is left open in this long-lived process.
     const files = LocalLauncher.logFiles(request);
-    const outFd = fs.openSync(files.out, 'a');
-    const errFd = fs.openSync(files.err, 'a');
-    const out = new FileTail(files.out, fs.fstatSync(outFd).size);
-    const err = new FileTail(files.err, fs.fstatSync(errFd).size);
+    const fds: number[] = [];
     let child: ChildProcess;
+    let out: FileTail;
+    let err: FileTail;
     try {
+      const outFd = fs.openSync(files.out, 'a');
+      fds.push(outFd);
+      const errFd = fs.openSync(files.err, 'a');
+      fds.push(errFd);
+      out = new FileTail(files.out, fs.fstatSync(outFd).size);
+      err = new FileTail(files.err, fs.fstatSync(errFd).size);
+      // The runner token travels in this environment only: not in argv (any user can read
+      // /proc/<pid>/cmdline) and not in a file of the work dir.
       child = spawn(file, args, {
         cwd: request.workDir,
         env,
@@ -140,8 +149,7 @@ export class LocalLauncher implements Launcher {
         stdio: ['ignore', outFd, errFd],
       });
     } finally {
-      fs.closeSync(outFd);
-      fs.closeSync(errFd);
+      for (const fd of fds) fs.closeSync(fd);
     }
     // The pid is known at once when the spawn worked; the child cannot be reaped before this
     // synchronous code ends, so its /proc entry (a zombie at worst) is still there to read.

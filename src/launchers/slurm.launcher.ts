@@ -7,7 +7,8 @@
  * The runner's token is not in the script: Slurm keeps batch scripts in its state folder (and in
  * accounting, with AccountingStoreFlags=job_script), where `scontrol write batch_script` hands
  * them out. It goes into a 0600 file beside the script instead, named by STAGEWISE_RUN_TOKEN_FILE;
- * the runner removes it once read, and the launcher when it sees the job end.
+ * the runner removes it once read, and the launcher when it sees the job end (its own jobs, and
+ * those it is asked about after an API restart, found through the script path Slurm reports).
  *
  * Cancel: `scancel --signal=TERM --full` (the batch script and all its children get SIGTERM, as a
  * runner expects), then, when the job is still there after the grace period, a plain `scancel`:
@@ -42,6 +43,11 @@ export interface SlurmLauncherOptions {
   export?: string;
   /** Folder of the Slurm commands (sbatch, squeue, scontrol, scancel); found on PATH when unset. */
   binDir?: string;
+  /**
+   * The cluster's slurm.conf, given to every Slurm command as SLURM_CONF (a cluster other than
+   * the machine's default one, e.g. the private one the tests start); Slurm's default when unset.
+   */
+  slurmConf?: string;
   /** How often a launched job is polled and its output read (default 2000 ms). */
   pollMs?: number;
   /** How long cancel() waits for the job to end after the final scancel (default 60000 ms). */
@@ -182,7 +188,13 @@ export class SlurmLauncher implements Launcher {
       execFile(
         file,
         args,
-        { timeout: this.options.commandTimeoutMs ?? 30000, maxBuffer: 4 << 20 },
+        {
+          timeout: this.options.commandTimeoutMs ?? 30000,
+          maxBuffer: 4 << 20,
+          env: this.options.slurmConf
+            ? { ...process.env, SLURM_CONF: this.options.slurmConf }
+            : process.env,
+        },
         (err, stdout, stderr) => {
           if (err) {
             const e = err as NodeJS.ErrnoException & { code?: number | string };
@@ -322,6 +334,10 @@ export class SlurmLauncher implements Launcher {
     if (!job) return { state: 'UNKNOWN' };
     if (PENDING_STATES.has(job.state)) return { state: 'PENDING' };
     if (RUNNING_STATES.has(job.state)) return { state: 'RUNNING' };
+    // A job this process did not launch (adopted after an API restart) ended: its token file,
+    // if the runner never got to remove it, goes now.
+    const tokenFile = tokenFileOfScript(/(?:^|\s)Command=(\S+)/.exec(text)?.[1]);
+    if (tokenFile) await fs.promises.rm(tokenFile, { force: true }).catch(() => undefined);
     return {
       state: 'EXITED',
       exitCode: job.exitCode,
@@ -377,6 +393,12 @@ async function writeTokenFile(file: string, token: string | undefined): Promise<
   await fs.promises.rm(file, { force: true });
   if (token === undefined) return;
   await fs.promises.writeFile(file, token, { mode: 0o600, flag: 'wx' });
+}
+
+/** The token file beside one of our batch scripts (stagewise-run-<id>.sbatch); else undefined. */
+export function tokenFileOfScript(script: string | undefined): string | undefined {
+  if (!script || !/^stagewise-run-\d+\.sbatch$/.test(path.basename(script))) return undefined;
+  return script.replace(/\.sbatch$/, '.token');
 }
 
 function unknownToSlurm(jobId: string): Exited {

@@ -7,7 +7,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
@@ -18,6 +17,7 @@ import { StatementCounter } from '../../src/common/db/data-source';
 import { adminDatabaseUrl, type GqlResult, type TestServer } from './test-server';
 import { gqlOk, pkOf } from './seed';
 import { groupMembers, procStat } from './processes';
+import { tempDir } from './temp';
 export { groupMembers, procStat };
 
 /** The gpu-runner folder of this repository (dist/tests/helpers -> repo root). */
@@ -29,7 +29,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Server env for run tests: a fresh RUNS_DIR per server, plus `extra`. */
 export function runEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    RUNS_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-runs-')),
+    // Removed when the test process ends (a server's runs outlive the test that made them).
+    RUNS_DIR: extra.RUNS_DIR ?? tempDir('stagewise-runs-'),
     RUNNER_DIR,
     RUNNER_PYTHON: PYTHON,
     ...extra,
@@ -38,7 +39,7 @@ export function runEnv(extra: Record<string, string> = {}): Record<string, strin
 
 /** Writes the built-in task (samples and traces NDJSON) with the runner's own generator. */
 export function writeTask(n: number, seed = 0): { samples: string; traces: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-task-'));
+  const dir = tempDir('stagewise-task-');
   const samples = path.join(dir, 'samples.ndjson');
   const traces = path.join(dir, 'traces.ndjson');
   execFileSync(

@@ -8,6 +8,7 @@ faster than learned absolute positions (see shared/STACK.md). A checkpoint is on
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import os
@@ -240,7 +241,13 @@ class TinyBackend:
 
     def save(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
-        torch.save(self.module.state_dict(), os.path.join(directory, "model.pt"))
+        # Serialised in memory, written by Python: torch's own file writer, failing on a full disk,
+        # throws again from its destructor at exit and aborts the process (a core dump, no exit
+        # code); Python's write raises a plain OSError(ENOSPC) the runner reports.
+        buf = io.BytesIO()
+        torch.save(self.module.state_dict(), buf)
+        with open(os.path.join(directory, "model.pt"), "wb") as f:
+            f.write(buf.getbuffer())
         self.tokenizer.save(directory)
         with open(os.path.join(directory, "tiny_gpt.json"), "w") as f:
             json.dump({"format": FORMAT, "base_model": self.base_model, "config": asdict(self.module.cfg)}, f, indent=1)

@@ -201,7 +201,8 @@ export async function importCommand(api: ApiClient, argv: string[]): Promise<num
     let traces: TracesResult = { inserted: 0, existing: 0 };
     if (traceRows > 0) {
       const sent = await send<TracesResult>(api, dataset, 'traces', tracesFile, traceRows, mode);
-      traces = sent.result;
+      // The summary keeps its own shape; the endpoint's answer may grow fields.
+      traces = { inserted: sent.result.inserted, existing: sent.result.existing };
       sent.progress.finish(traceRows, `${traces.inserted} inserted, ${traces.existing} existing`);
     }
     const summary = {

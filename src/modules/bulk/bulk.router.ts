@@ -6,6 +6,7 @@ import { createRequestContext, type RequestContext } from '../../app/context';
 import type { Services } from '../../app/services';
 import { requireScope } from '../../common/auth/principal';
 import { badInput } from '../../common/errors';
+import { assertSafeText, assertSafeValue } from '../../common/text-guard';
 import { toGlobalId } from '../../common/ids';
 import type { CursorCodec } from '../../common/pagination';
 import { withTransaction } from '../../common/db/transaction';
@@ -51,6 +52,8 @@ const traceQuery = z.strictObject({
 });
 
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
+  // A NUL or lone surrogate would reach PostgreSQL inside a filter and fail there as a 500.
+  assertSafeValue(query, 'query', 4);
   const parsed = schema.safeParse(query);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -72,6 +75,21 @@ const route =
 export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
   const ctxOf = (req: Request): RequestContext => createRequestContext(deps, req);
+  const limits = {
+    bodyBytes: deps.config.NDJSON_BODY_LIMIT_BYTES,
+    lineBytes: deps.config.NDJSON_MAX_LINE_BYTES,
+  };
+  const maxDepth = deps.config.JSON_MAX_DEPTH;
+
+  // The dataset name comes from the path: checked before it reaches a query.
+  router.param('name', (_req, _res, next, name: string) => {
+    try {
+      assertSafeText(name, 'dataset name (path)');
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
 
   router.post(
     '/datasets/:name/samples',
@@ -79,11 +97,16 @@ export function bulkRouter(deps: BulkDeps): Router {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
       const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const records = ndjsonRecords(req, deps.config.NDJSON_BODY_LIMIT_BYTES, parseSampleLine);
+      const records = ndjsonRecords(req, limits, (text, line) =>
+        parseSampleLine(text, line, maxDepth),
+      );
       const result = await withTransaction(ctx.ds, (qr, client) =>
         importSampleRows(qr, client, dataset.id, records),
       );
-      ctx.log.info({ dataset: dataset.name, ...result, duplicates: undefined }, 'samples imported');
+      ctx.log.info(
+        { dataset: dataset.name, ...result, duplicates: undefined, repeated: undefined },
+        'samples imported',
+      );
       res.json(result);
     }),
   );
@@ -94,11 +117,13 @@ export function bulkRouter(deps: BulkDeps): Router {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
       const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const records = ndjsonRecords(req, deps.config.NDJSON_BODY_LIMIT_BYTES, parseTraceLine);
+      const records = ndjsonRecords(req, limits, (text, line) =>
+        parseTraceLine(text, line, maxDepth),
+      );
       const result = await withTransaction(ctx.ds, (qr, client) =>
         importTraceRows(qr, client, dataset.id, records),
       );
-      ctx.log.info({ dataset: dataset.name, ...result }, 'traces imported');
+      ctx.log.info({ dataset: dataset.name, ...result, repeated: undefined }, 'traces imported');
       res.json(result);
     }),
   );

@@ -2,6 +2,7 @@ import type { RequestContext } from '../../app/context';
 import { loadNode } from '../../common/load-node';
 import { conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
+import { conflictOnDuplicate } from '../../common/pg-errors';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from './checkpoint.entity';
 import type { CheckpointFilter, CreateCheckpointInput } from './checkpoint.inputs';
@@ -21,18 +22,24 @@ export class CheckpointService {
   async create(ctx: RequestContext, input: CreateCheckpointInput): Promise<Checkpoint> {
     const repo = ctx.ds.getRepository(Checkpoint);
     const parent = input.parentId ? await loadNode(ctx, Checkpoint, input.parentId) : null;
-    if (await repo.existsBy({ name: input.name })) {
-      throw conflict(`A checkpoint named "${input.name}" already exists`, { name: input.name });
-    }
-    return repo.save(
-      repo.create({
-        name: input.name,
-        baseModel: input.baseModel,
-        uri: input.uri,
-        onnxUri: input.onnxUri ?? null,
-        parentId: parent?.id ?? null,
-        metadata: input.metadata ?? {},
-      }),
+    const taken = () =>
+      conflict(`A checkpoint named "${input.name}" already exists`, { name: input.name });
+    if (await repo.existsBy({ name: input.name })) throw taken();
+    // Another request may take the name between the check and the insert.
+    return conflictOnDuplicate(
+      'checkpoints',
+      () =>
+        repo.save(
+          repo.create({
+            name: input.name,
+            baseModel: input.baseModel,
+            uri: input.uri,
+            onnxUri: input.onnxUri ?? null,
+            parentId: parent?.id ?? null,
+            metadata: input.metadata ?? {},
+          }),
+        ),
+      taken,
     );
   }
 }

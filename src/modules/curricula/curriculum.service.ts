@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../app/context';
 import { badInput, conflict } from '../../common/errors';
+import { conflictOnDuplicate } from '../../common/pg-errors';
 import { toGlobalId } from '../../common/ids';
 import { loadNode } from '../../common/load-node';
 import { keysetPage, type PageArgs } from '../../common/pagination';
@@ -45,29 +46,31 @@ export class CurriculumService {
       }
       validateStageConfig(stage as RunStage, config);
     }
-    return ctx.ds.transaction(async (m) => {
-      if (await m.getRepository(Curriculum).existsBy({ name: input.name })) {
-        throw conflict(`A curriculum named "${input.name}" already exists`);
-      }
-      const c = await m.getRepository(Curriculum).save(
-        m.getRepository(Curriculum).create({
-          name: input.name,
-          baseCheckpointId: base.id,
-          policyId: policy.id,
-          rounds: input.rounds,
-          launcher: input.launcher,
-          stageConfigs,
-          autoAdvance: input.autoAdvance,
-        }),
-      );
-      await m
-        .getRepository(CurriculumDataset)
-        .save([
-          ...train.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'TRAIN' as const })),
-          ...evals.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'EVAL' as const })),
-        ]);
-      return c;
-    });
+    const taken = () => conflict(`A curriculum named "${input.name}" already exists`);
+    const insert = () =>
+      ctx.ds.transaction(async (m) => {
+        if (await m.getRepository(Curriculum).existsBy({ name: input.name })) throw taken();
+        const c = await m.getRepository(Curriculum).save(
+          m.getRepository(Curriculum).create({
+            name: input.name,
+            baseCheckpointId: base.id,
+            policyId: policy.id,
+            rounds: input.rounds,
+            launcher: input.launcher,
+            stageConfigs,
+            autoAdvance: input.autoAdvance,
+          }),
+        );
+        await m
+          .getRepository(CurriculumDataset)
+          .save([
+            ...train.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'TRAIN' as const })),
+            ...evals.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'EVAL' as const })),
+          ]);
+        return c;
+      });
+    // Another request may take the name between the check and the insert.
+    return conflictOnDuplicate('curricula', insert, taken);
   }
 
   /** Moves the curriculum on as far as it can go now (the next run, or set-based steps). */

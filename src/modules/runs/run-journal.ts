@@ -43,6 +43,18 @@ export class LockedRun {
     return this.recorded;
   }
 
+  /** Which of these runner seqs are stored already (resends). */
+  async storedRunnerSeqs(runnerSeqs: number[]): Promise<Set<number>> {
+    const known = new Set<number>();
+    if (runnerSeqs.length === 0) return known;
+    const rows = await this.manager.query<{ runner_seq: number }[]>(
+      'SELECT runner_seq FROM run_events WHERE run_id = $1 AND runner_seq = ANY($2)',
+      [this.run.id, runnerSeqs],
+    );
+    for (const r of rows) known.add(r.runner_seq);
+    return known;
+  }
+
   /** Stores events with the next seqs; resent runner events are counted as duplicates. */
   async record(events: NewEvent[]): Promise<{ stored: number; duplicates: number }> {
     // A closed log is what subscribers were promised is complete: nothing may follow it.
@@ -51,15 +63,9 @@ export class LockedRun {
         runId: this.run.id,
       });
     }
-    const runnerSeqs = events.map((e) => e.runnerSeq).filter((s): s is number => s != null);
-    const known = new Set<number>();
-    if (runnerSeqs.length > 0) {
-      const rows = await this.manager.query<{ runner_seq: number }[]>(
-        'SELECT runner_seq FROM run_events WHERE run_id = $1 AND runner_seq = ANY($2)',
-        [this.run.id, runnerSeqs],
-      );
-      for (const r of rows) known.add(r.runner_seq);
-    }
+    const known = await this.storedRunnerSeqs(
+      events.map((e) => e.runnerSeq).filter((s): s is number => s != null),
+    );
     const fresh = events.filter((e) => {
       if (e.runnerSeq == null) return true;
       if (known.has(e.runnerSeq)) return false;

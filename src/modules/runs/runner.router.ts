@@ -1,8 +1,9 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import express from 'express';
 import { z } from 'zod';
 import { createRequestContext, type RequestContext } from '../../app/context';
 import { enterRequestScope } from '../../common/db/request-scope';
+import { jsonBody } from '../../app/body-charset';
+import { assertSafeValue } from '../../common/text-guard';
 import type { BulkDeps } from '../bulk/bulk.router';
 import { badInput, conflict, forbidden } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
@@ -10,10 +11,9 @@ import { ApiKeyScope } from '../api-keys/api-key.entity';
 import { streamNdjson } from '../bulk/ndjson-export';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Manifest } from '../manifests/manifest.entity';
-import { Run, RunStatus } from './run.entity';
+import { Run } from './run.entity';
 import { RunEventType } from './run-event.entity';
-import type { LockedRun } from './run-journal';
-import { isTerminal } from './run-status';
+import { recordRunnerEvents } from './runner-status';
 import {
   critiquesBody,
   rolloutsBody,
@@ -22,6 +22,9 @@ import {
   storeTraces,
   tracesBody,
 } from './runner-outputs';
+
+/** Largest JSON body a runner may post (a batch of events, rollouts or traces). */
+export const RUNNER_BODY_LIMIT = '8mb';
 
 const eventsBody = z.strictObject({
   events: z
@@ -58,23 +61,6 @@ const route =
   (req: Request, res: Response, next: NextFunction) =>
     handler(req, res).catch(next);
 
-/** Applies the runner's STATUS events to the run: the runner says when it runs and how it ends. */
-async function applyRunnerStatus(r: LockedRun, status: unknown, message: unknown): Promise<void> {
-  const from = r.run.status;
-  const quiet = { recordEvent: false };
-  if (status === 'RUNNING' && from === RunStatus.STARTING) await r.move(RunStatus.RUNNING, quiet);
-  if (status === 'SUCCEEDED' && !isTerminal(from)) {
-    if (from === RunStatus.STARTING) await r.move(RunStatus.RUNNING, quiet);
-    await r.move(RunStatus.SUCCEEDED, quiet);
-  }
-  if (status === 'FAILED' && !isTerminal(from)) {
-    await r.move(RunStatus.FAILED, {
-      ...quiet,
-      error: typeof message === 'string' ? message : 'The runner reported a failure',
-    });
-  }
-}
-
 /**
  * The runner's side of gpu-runner/PROTOCOL.md: its spec, its manifest, its events (also the
  * heartbeat), its checkpoints and rollouts. A RUNNER key reaches only its own run.
@@ -84,7 +70,17 @@ export function runnerRouter(
   hooks: { eventsStored?: (count: number) => void } = {},
 ): Router {
   const router = Router({ mergeParams: true });
-  router.use(express.json({ limit: '8mb' }));
+  router.use(jsonBody(RUNNER_BODY_LIMIT));
+  // Every string of a runner body (LOG lines, checkpoint names, metadata) storable and its
+  // nesting bounded, before any handler reads it: PostgreSQL would refuse a NUL with a 500.
+  router.use((req, _res, next) => {
+    try {
+      if (req.body !== undefined) assertSafeValue(req.body, 'body', deps.config.JSON_MAX_DEPTH);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
   router.use(enterRequestScope);
 
   /** The run named in the path, after checking the key may act for it. */
@@ -172,14 +168,8 @@ export function runnerRouter(
       const { ctx, run } = await runOf(req);
       const { events } = parseBody(eventsBody, req.body);
       const answer = await ctx.services.journal.locked(run.id, async (r) => {
-        const { stored, duplicates } = await r.record(
-          events.map((e) => ({
-            type: e.type,
-            payload: e.payload,
-            at: e.at ? new Date(e.at) : undefined,
-            runnerSeq: e.seq,
-          })),
-        );
+        // Stored in order; STATUS reports move the run along its one transition table.
+        const { stored, duplicates, ignored } = await recordRunnerEvents(r, events);
         const changes: Partial<Run> = { heartbeatAt: new Date() };
         const metrics = { ...r.run.metrics };
         for (const e of events) {
@@ -188,13 +178,10 @@ export function runnerRouter(
         }
         if (events.some((e) => e.type === RunEventType.METRIC)) changes.metrics = metrics;
         r.set(changes);
-        for (const e of events) {
-          if (e.type === RunEventType.STATUS)
-            await applyRunnerStatus(r, e.payload.status, e.payload.message);
-        }
         return {
           stored,
           duplicates,
+          ignored,
           runStatus: r.run.status,
           cancelRequested: r.run.cancelRequestedAt !== null,
         };

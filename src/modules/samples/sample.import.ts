@@ -3,6 +3,7 @@ import type { QueryRunner } from 'typeorm';
 import { Field, Int, ObjectType } from 'type-graphql';
 import { copyLines, copyTextArray, copyValue, mapRows } from '../../common/db/copy';
 import { contentHash } from './content-hash';
+import { findRepeatedLines, MAX_REPORTED_REPEATS, RepeatedLine } from '../../common/import-repeats';
 
 /** A sample as it enters staging: validated, with its content hash. */
 export interface StagedSample {
@@ -55,7 +56,8 @@ export class ImportSamplesResult {
   inserted!: number;
 
   @Field(() => Int, {
-    description: 'Items whose externalId was already in the dataset: unchanged.',
+    description:
+      'Items whose externalId was already in the dataset before this import: unchanged. Repeats within the import are in repeatedCount instead.',
   })
   existing!: number;
 
@@ -64,6 +66,16 @@ export class ImportSamplesResult {
 
   @Field(() => [DuplicateSample], { description: 'The first 1,000 duplicates.' })
   duplicates!: DuplicateSample[];
+
+  @Field(() => Int, {
+    description: 'Items whose externalId an earlier item of the same import has: not written.',
+  })
+  repeatedCount!: number;
+
+  @Field(() => [RepeatedLine], {
+    description: `The first ${MAX_REPORTED_REPEATS.toLocaleString('en')} repeated items, in order.`,
+  })
+  repeated!: RepeatedLine[];
 }
 
 const MAX_REPORTED_DUPLICATES = 1_000;
@@ -104,7 +116,9 @@ export async function importSampleRows(
     `WITH ins AS (
        INSERT INTO samples (dataset_id, external_id, problem, answer, domain, tags, content_hash, metadata)
        SELECT $1, external_id, problem, answer, domain, tags, content_hash, metadata
-       FROM stage_samples ORDER BY line
+       FROM stage_samples s
+       WHERE NOT EXISTS (SELECT 1 FROM stage_samples r WHERE r.external_id = s.external_id AND r.line < s.line)
+       ORDER BY line
        ON CONFLICT DO NOTHING RETURNING 1)
      SELECT count(*)::int AS inserted FROM ins`,
     [datasetId],
@@ -116,6 +130,7 @@ export async function importSampleRows(
      FROM stage_samples s
      JOIN samples d ON d.dataset_id = $1 AND d.content_hash = s.content_hash
      WHERE NOT EXISTS (SELECT 1 FROM samples e WHERE e.dataset_id = $1 AND e.external_id = s.external_id)
+       AND NOT EXISTS (SELECT 1 FROM stage_samples r WHERE r.external_id = s.external_id AND r.line < s.line)
      ORDER BY s.line LIMIT ${MAX_REPORTED_DUPLICATES}`,
     [datasetId],
   )) as (DuplicateSample & { total: number })[];
@@ -123,9 +138,12 @@ export async function importSampleRows(
     staged: number;
   }[];
   const duplicateCount = duplicates[0]?.total ?? 0;
+  const { repeatedCount, repeated } = await findRepeatedLines(qr, 'stage_samples', ['external_id']);
   return {
     inserted,
-    existing: staged - inserted - duplicateCount,
+    existing: staged - inserted - duplicateCount - repeatedCount,
+    repeatedCount,
+    repeated,
     duplicateCount,
     duplicates: duplicates.map(({ line, externalId, duplicateOfExternalId }) => ({
       line,

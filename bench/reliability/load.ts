@@ -1,0 +1,266 @@
+/**
+ * The load check: many concurrent clients for a fixed time mixing paged queries, nested
+ * queries, filters and bulk exports, a tenth of them subscribed to a run whose events a runner
+ * stand-in posts through the runner endpoint meanwhile. Counts errors, latency per operation,
+ * the API process's memory over time, and whether every subscriber got every event once.
+ */
+import { collect, wsClient, type Collected } from '../../tests/helpers/live';
+import { Database, startApi, sleep, type Keys } from './api-process';
+import type { ApiPlace } from './faults';
+import { RunnerStandIn, compareSeqs } from './runner-stand-in';
+
+export interface LoadOptions {
+  clients: number;
+  seconds: number;
+  /** Samples seeded (each with two traces). */
+  samples?: number;
+}
+
+export interface LoadOutcome {
+  requests: number;
+  errors: number;
+  errorExamples: string[];
+  /** Per operation: count, p50, p99 (ms). */
+  latency: Record<string, { n: number; p50: number; p99: number }>;
+  rssFirstThirdMb: number;
+  rssLastThirdMb: number;
+  subscribers: number;
+  eventsEmitted: number;
+  streamLost: number;
+  streamDuplicated: number;
+  apiAlive: boolean;
+  secrets: string[];
+}
+
+const OPERATIONS = ['paged', 'nested', 'filter', 'export'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+
+async function seed(url: string, keys: Keys, samples: number): Promise<void> {
+  const post = async (path: string, body: string, contentType: string) => {
+    const res = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.admin}`, 'content-type': contentType },
+      body,
+    });
+    if (res.status !== 200) throw new Error(`seeding ${path}: ${res.status} ${await res.text()}`);
+  };
+  await post(
+    '/graphql',
+    JSON.stringify({
+      query: 'mutation { createDataset(input: { name: "load", split: TRAIN }) { id } }',
+    }),
+    'application/json',
+  );
+  const lines: string[] = [];
+  const traces: string[] = [];
+  for (let k = 1; k <= samples; k++) {
+    lines.push(
+      JSON.stringify({
+        externalId: `s${k}`,
+        problem: `What is ${k} times 3?`,
+        answer: String(3 * k),
+        tags: [`t${k % 7}`],
+        domain: k % 2 ? 'odd' : 'even',
+      }),
+    );
+    for (const kind of ['TEACHER', 'ROLLOUT']) {
+      traces.push(
+        JSON.stringify({
+          sampleExternalId: `s${k}`,
+          kind,
+          text: `${k} times 3 is ${3 * k}. The answer is \\boxed{${3 * k}}`,
+          correct: true,
+        }),
+      );
+    }
+  }
+  await post('/v1/datasets/load/samples', lines.join('\n') + '\n', 'application/x-ndjson');
+  await post('/v1/datasets/load/traces', traces.join('\n') + '\n', 'application/x-ndjson');
+}
+
+/** One operation as a client does it; throws on any error (HTTP or GraphQL). */
+async function operate(url: string, key: string, op: Operation, k: number): Promise<void> {
+  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as {
+      data?: any;
+      errors?: { message: string; extensions?: { code?: string } }[];
+    };
+    if (res.status !== 200 || body.errors)
+      throw new Error(
+        `${op}: HTTP ${res.status} ${JSON.stringify(body.errors ?? '').slice(0, 200)}`,
+      );
+    return body.data;
+  };
+  if (op === 'paged') {
+    let after: string | null = null;
+    for (let page = 0; page < 3; page++) {
+      const data: any = await gql(
+        'query($after: String) { samples(first: 50, after: $after) { nodes { id externalId problem } pageInfo { endCursor hasNextPage } } }',
+        { after },
+      );
+      if (!data.samples.pageInfo.hasNextPage) break;
+      after = data.samples.pageInfo.endCursor;
+    }
+  } else if (op === 'nested') {
+    await gql(
+      '{ datasets(first: 5) { nodes { name } } samples(first: 20) { nodes { id answer dataset { name } traces(first: 5) { id kind text correct } } } }',
+    );
+  } else if (op === 'filter') {
+    if (k % 2)
+      await gql(
+        'query($t: [String!]) { samples(first: 50, filter: { tagsAny: $t, domain: "odd" }) { nodes { id tags } } }',
+        { t: [`t${k % 7}`] },
+      );
+    else
+      await gql(
+        '{ traces(first: 50, filter: { kind: ROLLOUT, correct: true }) { nodes { id kind } } }',
+      );
+  } else {
+    const res = await fetch(`${url}/v1/datasets/load/samples?tagsAny=t${k % 7}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const text = await res.text();
+    if (res.status !== 200 || !text.endsWith('\n'))
+      throw new Error(`export: HTTP ${res.status} ${text.slice(0, 200)}`);
+  }
+}
+
+export async function runLoad(
+  place: ApiPlace,
+  opts: LoadOptions,
+  log: (line: string) => void,
+): Promise<LoadOutcome> {
+  const api = await startApi({ ...place, env: { DB_POOL_SIZE: '20' } });
+  const db = await Database.open(place.databaseUrl);
+  const keys = await db.keys();
+  const subscriberCount = Math.max(1, Math.floor(opts.clients / 10));
+  const queryClients = opts.clients - subscriberCount;
+  try {
+    await seed(api.url, keys, opts.samples ?? 2000);
+    const standIn = new RunnerStandIn(() => api.url, await db.runnerRun());
+    const wsClients = Array.from({ length: subscriberCount }, () => wsClient(api.url, keys.read));
+    const subs: Collected<{ seq: number }>[] = wsClients.map((c) =>
+      collect(
+        c,
+        'runEvents',
+        'subscription($runId: ID!) { runEvents(runId: $runId) { seq type payload } }',
+        { runId: standIn.run.runId },
+      ),
+    );
+    await sleep(1000);
+    log(
+      `load: ${queryClients} query clients and ${subscriberCount} subscribers for ${opts.seconds} s`,
+    );
+
+    const latencies: Record<Operation, number[]> = {
+      paged: [],
+      nested: [],
+      filter: [],
+      export: [],
+    };
+    const errorExamples: string[] = [];
+    let errors = 0;
+    let requests = 0;
+    const rss: number[] = [];
+    const started = Date.now();
+    const deadline = started + opts.seconds * 1000;
+    const sampler = setInterval(() => rss.push(api.rss()), 500);
+    // The runner stand-in reports a few events every 200 ms while the clients run.
+    const reporter = (async () => {
+      let step = 0;
+      while (Date.now() < deadline) {
+        standIn.emit('PROGRESS', { step: ++step });
+        standIn.emit('METRIC', { 'train/loss': 1 / step });
+        if (!(await standIn.flush())) errors++;
+        await sleep(200);
+      }
+      standIn.finish();
+      if (!(await standIn.flushWithin(30_000))) errors++;
+    })();
+    const keysByClient = [keys.read, keys.write, keys.admin];
+    await Promise.all(
+      Array.from({ length: queryClients }, async (_, client) => {
+        for (let k = 0; Date.now() < deadline; k++) {
+          const op = OPERATIONS[(client + k) % OPERATIONS.length];
+          const t0 = performance.now();
+          try {
+            await operate(api.url, keysByClient[client % 3], op, client + k);
+            latencies[op].push(performance.now() - t0);
+          } catch (err) {
+            errors++;
+            if (errorExamples.length < 5)
+              errorExamples.push(String((err as Error).message).slice(0, 200));
+          }
+          requests++;
+        }
+      }),
+    );
+    await reporter;
+    clearInterval(sampler);
+    await Promise.race([Promise.allSettled(subs.map((s) => s.done)), sleep(30_000)]);
+    const serverSeqs = (
+      await db.ds.query<{ seq: number }[]>(
+        `SELECT seq FROM run_events WHERE run_id = $1 ORDER BY seq`,
+        [standIn.run.pk],
+      )
+    ).map((r) => Number(r.seq));
+    let streamLost = 0;
+    let streamDuplicated = 0;
+    for (const s of subs) {
+      const c = compareSeqs(
+        s.items.map((e) => e.seq),
+        serverSeqs,
+      );
+      streamLost += c.lost;
+      streamDuplicated += c.duplicated;
+      if (s.errors.length) {
+        errors++;
+        if (errorExamples.length < 5)
+          errorExamples.push(`subscription: ${JSON.stringify(s.errors[0]).slice(0, 200)}`);
+      }
+    }
+    for (const c of wsClients) await c.dispose();
+    const third = Math.max(1, Math.floor(rss.length / 3));
+    return {
+      requests,
+      errors,
+      errorExamples,
+      latency: Object.fromEntries(
+        OPERATIONS.map((op) => {
+          const sorted = [...latencies[op]].sort((a, b) => a - b);
+          return [
+            op,
+            {
+              n: sorted.length,
+              p50: Math.round(percentile(sorted, 50)),
+              p99: Math.round(percentile(sorted, 99)),
+            },
+          ];
+        }),
+      ),
+      rssFirstThirdMb: Math.round(median(rss.slice(0, third)) / 2 ** 20),
+      rssLastThirdMb: Math.round(median(rss.slice(-third)) / 2 ** 20),
+      subscribers: subscriberCount,
+      eventsEmitted: standIn.emitted,
+      streamLost,
+      streamDuplicated,
+      apiAlive: api.alive(),
+      secrets: [...db.keysMade],
+    };
+  } finally {
+    await api.kill();
+    await db.close();
+  }
+}
