@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../src/common/errors';
+import { tempDir } from './helpers/temp';
 import { CharTokenizer } from '../src/scoring/char-tokenizer';
 import { StudentScorer } from '../src/scoring/student-scorer';
 import {
@@ -34,6 +35,9 @@ describe('scoring traces with the student ONNX export', () => {
   let checkpoint: string;
 
   before(() => {
+    // onnxruntime's native library writes telemetry files (.ses, mat-debug-PID.log) into the
+    // temp dir of the process that loads it: this file's process gets one it removes at exit.
+    process.env.TMPDIR = tempDir('stagewise-onnx-');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-scoring-'));
     traces = builtinTraces(dir, 20); // 40 traces: raw and explicit, 1 to 5 operations
     checkpoint = trainStudent(dir, traces);
