@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from './processes';
+import { tempDir, removeTempDir } from './temp';
 
 /** The Python client's folder (clients/python of this repository), for PYTHONPATH. */
 export const CLIENT_DIR = path.join(repoRoot(), 'clients', 'python');
@@ -15,17 +16,22 @@ export interface Finished {
   output: string;
 }
 
-/** Runs a command to its end (killing its process group after `ms`), stdout and stderr together. */
+/**
+ * Runs a command to its end (killing its process group after `ms`), stdout and stderr together.
+ * It gets a TMPDIR of its own, removed when it ends: Jupyter's kernels leave a folder behind in
+ * the temp dir, and `npm test` must leave nothing there.
+ */
 export function runCommand(
   command: string,
   args: string[],
   env: Record<string, string>,
   ms = 300_000,
 ): Promise<Finished> {
-  return new Promise((resolve, reject) => {
+  const tmp = tempDir('stagewise-python-');
+  return new Promise<Finished>((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: repoRoot(),
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', TMPDIR: tmp, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -44,5 +50,5 @@ export function runCommand(
       clearTimeout(timer);
       resolve({ code, signal, output });
     });
-  });
+  }).finally(() => removeTempDir(tmp));
 }
