@@ -3,20 +3,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createGzip, gzipSync } from 'node:zlib';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase } from './helpers/test-server';
 import { until } from './helpers/launchers';
-import { alive } from './helpers/processes';
+import { startApi, type ApiProcess } from '../bench/reliability/api-process';
 import { rawRequest, type RawAnswer } from './helpers/raw-http';
 import { createDataSource } from '../src/common/db/data-source';
 import { toGlobalId } from '../src/common/ids';
 import { ApiKeyService } from '../src/modules/api-keys/api-key.service';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
-
-/** The compiled API entry point, as `npm start` runs it: <out>/src/main.js from <out>/tests. */
-const MAIN = path.join(__dirname, '..', 'src', 'main.js');
 
 /** One line inflating past V8's largest string (about 512 MiB): readline used to die on it. */
 const BOMB_BYTES = 600 * 1024 * 1024;
@@ -52,7 +48,7 @@ describe('hostile input never takes the API process down', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let dir: string;
   let logFile: string;
-  let api: ChildProcess;
+  let api: ApiProcess;
   let url: string;
   let ds: DataSource;
   let writeKey: string;
@@ -64,28 +60,13 @@ describe('hostile input never takes the API process down', () => {
     db = await createTestDatabase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-hostile-'));
     logFile = path.join(dir, 'api.log');
-    const out = fs.openSync(logFile, 'w');
-    api = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: db.url,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        CURRICULUM_TICK_MS: '0',
-        RUNS_DIR: path.join(dir, 'runs'),
-        NDJSON_MAX_LINE_BYTES: String(1024 * 1024),
-      },
-      stdio: ['ignore', out, out],
+    api = await startApi({
+      databaseUrl: db.url,
+      logFile,
+      runsDir: path.join(dir, 'runs'),
+      env: { NODE_ENV: 'test', LOG_LEVEL: 'info', NDJSON_MAX_LINE_BYTES: String(1024 * 1024) },
     });
-    fs.closeSync(out);
-    url = await until(
-      'the API to start',
-      () => /stagewise API\s+(http:\/\/\S+)\/graphql/.exec(fs.readFileSync(logFile, 'utf8'))?.[1],
-      60_000,
-      100,
-    );
+    url = api.url;
     ds = createDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     const keys = new ApiKeyService(ds);
@@ -103,11 +84,7 @@ describe('hostile input never takes the API process down', () => {
 
   after(async () => {
     await ds?.destroy();
-    if (api && api.exitCode === null) {
-      const exited = new Promise((r) => api.once('exit', r));
-      api.kill('SIGTERM');
-      await exited;
-    }
+    await api?.kill();
     await db?.drop();
     if (!process.env.KEEP_LOG) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -115,7 +92,7 @@ describe('hostile input never takes the API process down', () => {
   /** The process is alive, /healthz answers, and the import wrote nothing. */
   async function assertStillServing(): Promise<void> {
     assert.ok(
-      alive(api.pid!),
+      api.alive(),
       `the API process died; its log:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`,
     );
     const health = await fetch(`${url}/healthz`);

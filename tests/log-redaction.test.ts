@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase } from './helpers/test-server';
 import { until } from './helpers/launchers';
+import { startApi, type ApiProcess } from '../bench/reliability/api-process';
 import { createDataSource } from '../src/common/db/data-source';
 import { toGlobalId } from '../src/common/ids';
 import { ApiKeyService } from '../src/modules/api-keys/api-key.service';
@@ -14,14 +14,11 @@ import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
 import { Writable } from 'node:stream';
 import { createApiLogger, redactHeaders, redactUrl } from '../src/app/log-redaction';
 
-/** The compiled API entry point, as `npm start` runs it: <out>/src/main.js from <out>/tests. */
-const MAIN = path.join(__dirname, '..', 'src', 'main.js');
-
 describe('the log keeps no secret in clear', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let dir: string;
   let logFile: string;
-  let api: ChildProcess;
+  let api: ApiProcess;
   let url: string;
   let ds: DataSource;
   /** Every secret the requests below send or receive, by what it is. */
@@ -31,27 +28,13 @@ describe('the log keeps no secret in clear', () => {
     db = await createTestDatabase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-logs-'));
     logFile = path.join(dir, 'api.log');
-    const out = fs.openSync(logFile, 'w');
-    api = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: db.url,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'trace',
-        CURRICULUM_TICK_MS: '0',
-        RUNS_DIR: path.join(dir, 'runs'),
-      },
-      stdio: ['ignore', out, out],
+    api = await startApi({
+      databaseUrl: db.url,
+      logFile,
+      runsDir: path.join(dir, 'runs'),
+      env: { NODE_ENV: 'test', LOG_LEVEL: 'trace' },
     });
-    fs.closeSync(out);
-    url = await until(
-      'the API to start',
-      () => /stagewise API\s+(http:\/\/\S+)\/graphql/.exec(fs.readFileSync(logFile, 'utf8'))?.[1],
-      60_000,
-      100,
-    );
+    url = api.url;
     ds = createDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     const keys = new ApiKeyService(ds);
@@ -121,11 +104,7 @@ describe('the log keeps no secret in clear', () => {
 
   after(async () => {
     await ds?.destroy();
-    if (api && api.exitCode === null) {
-      const exited = new Promise((r) => api.once('exit', r));
-      api.kill('SIGTERM');
-      await exited;
-    }
+    await api?.kill();
     await db?.drop();
     if (!process.env.KEEP_LOG) fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -3,6 +3,7 @@
  * bodies sent to a real API process with keys of every scope, in seeded batches; after every
  * batch `/healthz` must answer and the process must still be alive.
  */
+import http from 'node:http';
 import fc from 'fast-check';
 import { ApiKeyScope } from '../../src/modules/api-keys/api-key.entity';
 import { inspectAnswer, type Problem } from './answer-check';
@@ -51,26 +52,52 @@ type Sendable =
 const CUT_UPLOAD_BYTES = 1 << 20;
 const cutUploads = { n: 0 };
 
+/**
+ * One request on a connection of its own (no keep-alive): a request sent on an idle socket the
+ * server is just closing would fail on the client's side, not the server's, on a busy machine.
+ */
+function request(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: hostname, port, method, path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', (err) => reject(Object.assign(new Error('response cut'), { cause: err })));
+      },
+    );
+    req.on('error', (err) => reject(Object.assign(new Error('no answer'), { cause: err })));
+    req.end(body);
+  });
+}
+
 async function send(url: string, s: Sendable): Promise<Problem[]> {
   const label = s.kind === 'graphql' ? s.req.field : s.req.label;
   try {
     const res =
       s.kind === 'graphql'
-        ? await fetch(`${url}/graphql`, {
-            method: 'POST',
-            headers: {
+        ? await request(
+            url,
+            'POST',
+            '/graphql',
+            {
               'content-type': 'application/json',
               ...(s.key ? { authorization: `Bearer ${s.key}` } : {}),
             },
-            body: JSON.stringify({ query: s.req.query, variables: s.req.variables }),
-          })
-        : await fetch(`${url}${s.req.path}`, {
-            method: s.req.method,
-            headers: s.req.headers,
-            body: s.req.body,
-          });
-    const text = await res.text();
-    return inspectAnswer(label, res.status, text);
+            Buffer.from(JSON.stringify({ query: s.req.query, variables: s.req.variables })),
+          )
+        : await request(url, s.req.method, s.req.path, s.req.headers, s.req.body);
+    return inspectAnswer(label, res.status, res.text);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     // A server may answer an over-long upload before reading it and close: the client, still

@@ -29,6 +29,8 @@ const schema = z.object({
     .int()
     .min(1024)
     .default(8 * 1024 * 1024),
+  /** Largest JSON body a runner may post to /v1/runs/{id}/… (events, rollouts, traces). */
+  RUNNER_BODY_LIMIT: z.string().default('8mb'),
   /** Deepest nesting of objects and arrays accepted in any JSON value (metadata, config...). */
   JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
   /** Deepest bracket nesting in a GraphQL document, and of objects/lists in its variables. */

@@ -75,8 +75,13 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawAnswer> {
         n += 1;
         if (!req.write(chunk)) {
           await new Promise<void>((ok) => {
-            req.once('drain', ok);
-            req.once('close', ok);
+            const done = () => {
+              req.off('drain', done);
+              req.off('close', done);
+              ok();
+            };
+            req.on('drain', done);
+            req.on('close', done);
           });
         }
       }

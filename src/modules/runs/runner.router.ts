@@ -23,9 +23,6 @@ import {
   tracesBody,
 } from './runner-outputs';
 
-/** Largest JSON body a runner may post (a batch of events, rollouts or traces). */
-export const RUNNER_BODY_LIMIT = '8mb';
-
 const eventsBody = z.strictObject({
   events: z
     .array(
@@ -70,7 +67,7 @@ export function runnerRouter(
   hooks: { eventsStored?: (count: number) => void } = {},
 ): Router {
   const router = Router({ mergeParams: true });
-  router.use(jsonBody(RUNNER_BODY_LIMIT));
+  router.use(jsonBody(deps.config.RUNNER_BODY_LIMIT));
   // Every string of a runner body (LOG lines, checkpoint names, metadata) storable and its
   // nesting bounded, before any handler reads it: PostgreSQL would refuse a NUL with a 500.
   router.use((req, _res, next) => {

@@ -79,6 +79,8 @@ export class ImportSamplesResult {
 }
 
 const MAX_REPORTED_DUPLICATES = 1_000;
+/** Imports at least this large refresh the planner's statistics of the samples table. */
+const ANALYZE_AFTER_ROWS = 100;
 
 export const SAMPLE_STAGING_SQL = `CREATE TEMP TABLE stage_samples (
   line integer NOT NULL, external_id text NOT NULL, problem text NOT NULL, answer text NOT NULL,
@@ -123,6 +125,10 @@ export async function importSampleRows(
      SELECT count(*)::int AS inserted FROM ins`,
     [datasetId],
   )) as { inserted: number }[];
+  // A big import changes the table more than its statistics know until autovacuum comes by; a
+  // traces import right after would be planned as if the dataset had one sample (a scan of the
+  // staging table per sample). ANALYZE reads a bounded sample of the table, whatever its size.
+  if (inserted >= ANALYZE_AFTER_ROWS) await qr.query('ANALYZE samples');
   // After the insert, a staged externalId missing from the dataset lost on content: a duplicate.
   const duplicates = (await qr.query(
     `SELECT s.line, s.external_id AS "externalId", d.external_id AS "duplicateOfExternalId",
