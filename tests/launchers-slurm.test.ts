@@ -234,7 +234,7 @@ describe('slurm launcher (a real single-node Slurm of its own, started by script
   });
 
   it('removes the token file of a job another API process launched, once Slurm reports it ended', async () => {
-    const earlier = new SlurmLauncher({ pollMs: 60_000 });
+    const earlier = new SlurmLauncher({ pollMs: 60_000, slurmConf: slurm.conf });
     // This job never reads its token file (a runner would remove it itself).
     const req = request(['/bin/bash', '-c', 'sleep 1'], {
       STAGEWISE_RUN_TOKEN: `sw_runner_${randomBytes(12).toString('hex')}`,
