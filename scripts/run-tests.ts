@@ -58,6 +58,22 @@ async function main(): Promise<number> {
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {
     await stop();
+    removeOnnxTelemetryFiles();
+  }
+}
+
+/**
+ * onnxruntime's native library (loaded by the tests that score traces) writes telemetry files
+ * into the temp dir of each process that loads it: `.ses` and `mat-debug-PID.log`. Once every
+ * test process has ended they are removed by name, so `npm test` leaves the temp dir as it was
+ * (scripts/machine-check.ts reports anything else).
+ */
+function removeOnnxTelemetryFiles() {
+  const tmp = os.tmpdir();
+  for (const name of fs.readdirSync(tmp)) {
+    if (name === '.ses' || /^mat-debug-\d+\.log$/.test(name)) {
+      fs.rmSync(path.join(tmp, name), { force: true });
+    }
   }
 }
 
