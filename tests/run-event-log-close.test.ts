@@ -6,14 +6,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client as WsClient } from 'graphql-ws';
-import pino from 'pino';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
-import { RunSupervisor } from '../src/modules/runs/run.supervisor';
+import type { RunSupervisor } from '../src/modules/runs/run.supervisor';
 import { RunEventType } from '../src/modules/runs/run-event.entity';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { insertRun } from './helpers/seed';
 import { appendEvents, collect, range, seqsOf, setRunStatus, wsClient } from './helpers/live';
-import { runEvents, statusesOf } from './helpers/runs';
+import { launcherlessSupervisor, runEvents, statusesOf } from './helpers/runs';
 
 const LIVE_EVENTS = `subscription($runId: ID!, $afterSeq: Int) {
   runEvents(runId: $runId, afterSeq: $afterSeq) { seq type payload }
@@ -27,14 +26,7 @@ describe('closing a run’s event log', () => {
   before(async () => {
     t = await startTestServer();
     ws = wsClient(t.url, t.keys.read);
-    supervisor = new RunSupervisor({
-      ds: t.server.ds,
-      journal: t.server.services.journal,
-      apiKeys: t.server.services.apiKeys,
-      launchers: {},
-      heartbeatTimeoutMs: 30_000,
-      log: pino({ level: 'silent' }),
-    });
+    supervisor = launcherlessSupervisor(t);
   });
   after(async () => {
     await ws.dispose();

@@ -9,14 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { RunStatus } from '../src/modules/runs/run.entity';
 import { canMove } from '../src/modules/runs/run-status';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
-import { RunSupervisor } from '../src/modules/runs/run.supervisor';
+import type { RunSupervisor } from '../src/modules/runs/run.supervisor';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { insertRun, type Ref } from './helpers/seed';
-import { runEvents, statusesOf, type EventView } from './helpers/runs';
+import { launcherlessSupervisor, runEvents, statusesOf, type EventView } from './helpers/runs';
 import { repoRoot } from './helpers/processes';
 
 type Report = 'RUNNING' | 'CANCEL' | 'SUCCEEDED' | 'FAILED';
@@ -75,14 +74,7 @@ describe('runner status reports in every order', () => {
   before(async () => {
     t = await startTestServer();
     // The process's exit, reported as the launchers report it, through the real journal.
-    supervisor = new RunSupervisor({
-      ds: t.server.ds,
-      journal: t.server.services.journal,
-      apiKeys: t.server.services.apiKeys,
-      launchers: {},
-      heartbeatTimeoutMs: 30_000,
-      log: pino({ level: 'silent' }),
-    });
+    supervisor = launcherlessSupervisor(t);
   });
   after(() => t?.close());
 

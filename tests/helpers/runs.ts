@@ -16,6 +16,7 @@ import { startServer } from '../../src/app/server';
 import { StatementCounter } from '../../src/common/db/data-source';
 import { adminDatabaseUrl, type GqlResult, type TestServer } from './test-server';
 import { gqlOk, pkOf } from './seed';
+import { RunSupervisor } from '../../src/modules/runs/run.supervisor';
 import { groupMembers, procStat } from './processes';
 import { tempDir } from './temp';
 export { groupMembers, procStat };
@@ -298,4 +299,19 @@ export async function reopenTestServer(
       await c.end();
     },
   };
+}
+
+/**
+ * A RunSupervisor on the test server's database with no launchers: what the tests use to report
+ * a process's exit the way the launchers report it, through the real journal.
+ */
+export function launcherlessSupervisor(t: TestServer): RunSupervisor {
+  return new RunSupervisor({
+    ds: t.server.ds,
+    journal: t.server.services.journal,
+    apiKeys: t.server.services.apiKeys,
+    launchers: {},
+    heartbeatTimeoutMs: 30_000,
+    log: pino({ level: 'silent' }),
+  });
 }
