@@ -7,7 +7,7 @@ const GUARDED = Symbol('stagewise.poolErrorGuard');
 
 /** What a log line may say about a lost connection: the code and message, never the config. */
 function describe(err: Error & { code?: string }) {
-  return { code: err.code, message: err.message };
+  return { code: err.code, reason: err.message };
 }
 
 /**
@@ -20,7 +20,7 @@ function describe(err: Error & { code?: string }) {
  */
 export function guardPoolErrors(pool: Pool, log: Logger, what: string): void {
   if (pool.listenerCount('error') === 0) {
-    pool.on('error', (err) => log.warn({ err: describe(err) }, `${what}: idle connection lost`));
+    pool.on('error', (err) => log.warn(describe(err), `${what}: idle connection lost`));
   }
   const guard = (client: PoolClient) => {
     const marked = client as PoolClient & { [GUARDED]?: true };
@@ -31,7 +31,7 @@ export function guardPoolErrors(pool: Pool, log: Logger, what: string): void {
       // A dying connection may emit twice (the server's notice, then the closed socket).
       if (logged) return;
       logged = true;
-      log.warn({ err: describe(err) }, `${what}: connection lost`);
+      log.warn(describe(err), `${what}: connection lost`);
     });
   };
   pool.on('connect', guard);
