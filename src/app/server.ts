@@ -29,6 +29,7 @@ import { readyzHandler } from './health';
 import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
 import { createDataSource, type StatementCounter } from '../common/db/data-source';
+import { guardDataSourceErrors } from '../common/db/pool-errors';
 import { enterRequestScope } from '../common/db/request-scope';
 import { serverSecret } from '../common/db/server-secrets';
 import { formatGraphQLError } from '../common/errors';
@@ -84,6 +85,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     target = await openDatabaseTarget(config, (line) => log.debug({ postgres: line }));
     ds = createDataSource(target.url, { poolSize: config.DB_POOL_SIZE, counter: opts.counter });
     await ds.initialize();
+    // A database restart must not end the process through an unheard client 'error'.
+    guardDataSourceErrors(ds, log);
     const applied = await ds.runMigrations({ transaction: 'each' });
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     // [live updates] listening before anything can subscribe or publish.

@@ -20,6 +20,7 @@ export type ApiErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'INTERNAL'
+  | 'SERVICE_UNAVAILABLE'
   | 'CONNECTION'
   | 'PROTOCOL'
   | (string & {});

@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
-import { describePgError } from './pg-errors';
+import { describePgError, isDatabaseUnavailable } from './pg-errors';
 
 /** The closed set of error codes a client of stagewise can see. */
 export const ERROR_CODES = [
@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'INTERNAL',
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -22,6 +23,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /**
@@ -58,7 +60,8 @@ function describeValidation(errors: ValidationError[], prefix = ''): string[] {
 }
 
 /**
- * The one mapping from anything thrown to a client-safe error. Unknown errors become INTERNAL
+ * The one mapping from anything thrown to a client-safe error. A database that cannot be reached
+ * is SERVICE_UNAVAILABLE (503, retry later). Unknown errors become INTERNAL
  * with a generic message; the caller logs the original.
  */
 export function toAppError(error: unknown): AppError {
@@ -70,6 +73,10 @@ export function toAppError(error: unknown): AppError {
   // Database errors the input caused, in our words: PostgreSQL's name tables and values.
   const pg = describePgError(error);
   if (pg) return new AppError(pg.code, pg.message);
+  // The database stopped or restarting: not the request's fault, and worth retrying.
+  if (isDatabaseUnavailable(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
+  }
   return new AppError('INTERNAL', 'Internal server error');
 }
 

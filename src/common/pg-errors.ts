@@ -124,3 +124,39 @@ export async function conflictOnDuplicate<T>(
     throw err;
   }
 }
+
+/**
+ * SQLSTATEs of a database that went away: admin_shutdown (57P01, a restart), crash_shutdown,
+ * cannot_connect_now (starting up or shutting down); class 08 is any connection exception.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
+/** Socket errors of a server that is down or was cut off. */
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/** What pg and pg-pool throw, without a code, for a connection that died or never came. */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /^Client has encountered a connection error and is not queryable/,
+  /^timeout exceeded when trying to connect/,
+];
+
+/**
+ * Whether `err` says the database cannot be reached right now (stopped, restarting, cut off),
+ * rather than that the request was wrong: such a request may succeed if retried, and is
+ * answered SERVICE_UNAVAILABLE (503). Looks through TypeORM's driverError and a cause.
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false;
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof e.code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(e.code)) return true;
+  }
+  if (
+    typeof e.message === 'string' &&
+    UNAVAILABLE_MESSAGES.some((m) => m.test(e.message as string))
+  )
+    return true;
+  return (
+    isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1)
+  );
+}

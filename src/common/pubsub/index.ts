@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Config } from '../../app/config';
+import { guardPoolErrors } from '../db/pool-errors';
 import { ANNOUNCEMENT_CHANNEL } from './announcement';
 import { AnnouncementBus } from './bus';
 import { PgNotifyTransport } from './pg-transport';
@@ -29,7 +30,10 @@ export async function createAnnouncer(
     transport = new RedisTransport(config.REDIS_URL, ANNOUNCEMENT_CHANNEL, busLog);
   } else {
     const url = typeof db === 'string' ? db : databaseUrl(db);
-    if (typeof db === 'string') ownPool = new pg.Pool({ connectionString: db, max: 2 });
+    if (typeof db === 'string') {
+      ownPool = new pg.Pool({ connectionString: db, max: 2 });
+      guardPoolErrors(ownPool, busLog, 'announcer pool');
+    }
     const pool = ownPool;
     const query = pool
       ? (sql: string, params: unknown[]) => pool.query(sql, params)

@@ -2,6 +2,7 @@ import { Repeater } from '@graphql-yoga/subscription';
 import type { DataSource } from 'typeorm';
 import type { AnnouncementSource } from '../../common/pubsub/bus';
 import { Wakeup } from '../../common/pubsub/wakeup';
+import { isDatabaseUnavailable } from '../../common/pg-errors';
 import { RunEvent } from './run-event.entity';
 
 /** Rows read per statement while replaying a long history. */
@@ -11,6 +12,12 @@ export const REPLAY_PAGE_SIZE = 200;
  * and its announcement delays its events by at most this, never loses them.
  */
 export const POLL_INTERVAL_MS = 15_000;
+/**
+ * While PostgreSQL is away (restarting), a stream reads again this often instead of failing, and
+ * gives up with SERVICE_UNAVAILABLE after OUTAGE_GIVE_UP_MS without an answer.
+ */
+const OUTAGE_RETRY_MS = 1_000;
+const OUTAGE_GIVE_UP_MS = 120_000;
 
 /** Which read an event came from: events of one read may share per-request caches. */
 const readOf = new WeakMap<RunEvent, object>();
@@ -126,8 +133,21 @@ export function runEventStream(
     });
     const work = (async () => {
       try {
+        let unavailableSince: number | undefined;
         while (!stopped) {
-          const page = await sharedReadPage(ds, runId, lastSent, wokenAt);
+          let page: Page;
+          try {
+            page = await sharedReadPage(ds, runId, lastSent, wokenAt);
+            unavailableSince = undefined;
+          } catch (err) {
+            // The database restarting: every read asks for seq > lastSent, so reading again
+            // once it is back neither loses nor repeats an event.
+            if (!isDatabaseUnavailable(err)) throw err;
+            unavailableSince ??= Date.now();
+            if (Date.now() - unavailableSince > OUTAGE_GIVE_UP_MS) throw err;
+            await wake.wait(OUTAGE_RETRY_MS, stop);
+            continue;
+          }
           for (const event of page.events) {
             if (stopped) return;
             lastSent = event.seq;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import PgBoss from 'pg-boss';
 import type { AnnouncementSource, Signal } from '../../common/pubsub';
 import { toGlobalId } from '../../common/ids';
+import { guardPoolErrors } from '../../common/db/pool-errors';
 import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
 
@@ -60,7 +61,7 @@ export class WebhookDispatcher {
     this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 2, schema: 'pgboss' });
     this.boss.on('error', (err) => deps.log.error({ err }, 'webhook queue error'));
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
-    this.pool.on('error', (err) => deps.log.warn({ err }, 'webhook pool connection lost'));
+    guardPoolErrors(this.pool, deps.log, 'webhook pool');
   }
 
   async start(): Promise<void> {
