@@ -4,6 +4,7 @@
  * stand-in posts through the runner endpoint meanwhile. Counts errors, latency per operation,
  * the API process's memory over time, and whether every subscriber got every event once.
  */
+import { randomBytes } from 'node:crypto';
 import { collect, wsClient, type Collected } from '../../tests/helpers/live';
 import { Database, startApi, sleep, type Keys } from './api-process';
 import type { ApiPlace } from './faults';
@@ -22,8 +23,14 @@ export interface LoadOutcome {
   errorExamples: string[];
   /** Per operation: count, p50, p99 (ms). */
   latency: Record<string, { n: number; p50: number; p99: number }>;
+  /** Medians of the API's RSS per third of the run (the first third is its warm-up). */
   rssFirstThirdMb: number;
+  rssMiddleThirdMb: number;
   rssLastThirdMb: number;
+  /** V8 heap used (the API's own /metrics), its floor per ~5 s: what stays reachable. */
+  heapMiddleThirdMb: number;
+  heapLastThirdMb: number;
+  heapSamples: number;
   subscribers: number;
   eventsEmitted: number;
   streamLost: number;
@@ -41,6 +48,53 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
 };
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/** `nodejs_heap_size_used_bytes` from the API's own Prometheus endpoint (no bench-only hook). */
+async function heapUsed(url: string, token: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    const m = /^stagewise_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Heap used swings with every garbage collection; its floor over a stretch of samples is close
+ * to what stays reachable. Windows of 10 samples (5 s or more) hold several collections under load.
+ */
+function floors(xs: number[], window = 10): number[] {
+  const out: number[] = [];
+  for (let k = 0; k + window <= xs.length; k += window)
+    out.push(Math.min(...xs.slice(k, k + window)));
+  return out;
+}
+
+function heapThirds(heap: number[]): { heapMiddleThirdMb: number; heapLastThirdMb: number } {
+  const f = floors(heap);
+  const third = Math.max(1, Math.floor(f.length / 3));
+  return {
+    heapMiddleThirdMb: mb(median(f.slice(third, 2 * third))),
+    heapLastThirdMb: mb(median(f.slice(-third))),
+  };
+}
+
+function trend(rss: number[], heap: number[]): string[] {
+  const lines: string[] = [];
+  for (let k = 0; k < 10; k++) {
+    const part = <T>(xs: T[]) =>
+      xs.slice(Math.floor((k * xs.length) / 10), Math.floor(((k + 1) * xs.length) / 10));
+    const h = part(heap);
+    lines.push(
+      `${k * 10}-${(k + 1) * 10}%: RSS ${mb(median(part(rss)))} MB, heap floor ${h.length ? mb(Math.min(...h)) : '-'} MB, heap max ${h.length ? mb(Math.max(...h)) : '-'} MB`,
+    );
+  }
+  return lines;
+}
 
 async function seed(url: string, keys: Keys, samples: number): Promise<void> {
   const post = async (path: string, body: string, contentType: string) => {
@@ -142,7 +196,12 @@ export async function runLoad(
   opts: LoadOptions,
   log: (line: string) => void,
 ): Promise<LoadOutcome> {
-  const api = await startApi({ ...place, env: { DB_POOL_SIZE: '20' } });
+  // A token of our own, so a METRICS_TOKEN in the caller's environment cannot hide the heap.
+  const metricsToken = randomBytes(24).toString('hex');
+  const api = await startApi({
+    ...place,
+    env: { DB_POOL_SIZE: '20', METRICS_TOKEN: metricsToken },
+  });
   const db = await Database.open(place.databaseUrl);
   const keys = await db.keys();
   const subscriberCount = Math.max(1, Math.floor(opts.clients / 10));
@@ -174,9 +233,18 @@ export async function runLoad(
     let errors = 0;
     let requests = 0;
     const rss: number[] = [];
+    const heap: number[] = [];
     const started = Date.now();
     const deadline = started + opts.seconds * 1000;
     const sampler = setInterval(() => rss.push(api.rss()), 500);
+    // One scrape at a time: a slow answer under load must not pile up scrapes on the API.
+    const heapSampler = (async () => {
+      while (Date.now() < deadline) {
+        const bytes = await heapUsed(api.url, metricsToken);
+        if (bytes !== undefined) heap.push(bytes);
+        await sleep(500);
+      }
+    })();
     // The runner stand-in reports a few events every 200 ms while the clients run.
     const reporter = (async () => {
       let step = 0;
@@ -209,6 +277,7 @@ export async function runLoad(
     );
     await reporter;
     clearInterval(sampler);
+    await heapSampler;
     await Promise.race([Promise.allSettled(subs.map((s) => s.done)), sleep(30_000)]);
     const serverSeqs = (
       await db.ds.query<{ seq: number }[]>(
@@ -233,6 +302,7 @@ export async function runLoad(
     }
     for (const c of wsClients) await c.dispose();
     const third = Math.max(1, Math.floor(rss.length / 3));
+    for (const line of trend(rss, heap)) log(`load memory ${line}`);
     return {
       requests,
       errors,
@@ -251,7 +321,10 @@ export async function runLoad(
         }),
       ),
       rssFirstThirdMb: Math.round(median(rss.slice(0, third)) / 2 ** 20),
+      rssMiddleThirdMb: mb(median(rss.slice(third, 2 * third))),
       rssLastThirdMb: Math.round(median(rss.slice(-third)) / 2 ** 20),
+      ...heapThirds(heap),
+      heapSamples: heap.length,
       subscribers: subscriberCount,
       eventsEmitted: standIn.emitted,
       streamLost,
