@@ -58,11 +58,15 @@ class FanOut extends EventTarget {
 }
 
 const CLOSE_GRACE_MS = 5_000;
+/** At most one warning per interval about announcements that could not be published. */
+const PUBLISH_WARNING_INTERVAL_MS = 10_000;
 
 /** Publishes announcements to all API processes and fans received ones out to local readers. */
 export class AnnouncementBus implements Announcer, AnnouncementSource {
   private readonly fanOut = new FanOut((a) => this.publish(a));
   private readonly work = new Set<Promise<unknown>>();
+  private failedPublishes = 0;
+  private lastPublishWarning = 0;
   readonly pubSub: PubSub<AnnouncementTopics> = createPubSub<AnnouncementTopics>({
     eventTarget: this.fanOut,
   });
@@ -105,7 +109,17 @@ export class AnnouncementBus implements Announcer, AnnouncementSource {
     try {
       await this.transport.publish(encodeAnnouncement(a));
     } catch (err) {
-      this.log.warn({ err, announcement: a }, 'could not publish an announcement');
+      this.failedPublishes += 1;
+      // While the transport is down every write fails to announce: one line per interval, not
+      // one per event, says so without flooding the log.
+      const now = Date.now();
+      if (now - this.lastPublishWarning < PUBLISH_WARNING_INTERVAL_MS) return;
+      this.lastPublishWarning = now;
+      this.log.warn(
+        { err, announcement: a, failed: this.failedPublishes },
+        'could not publish announcements',
+      );
+      this.failedPublishes = 0;
     }
   }
 
