@@ -113,6 +113,8 @@ describe('the reliability suite, small', () => {
       { lost: 0, duplicated: 0 },
     );
     assert.equal(r.apiAlive, true);
+    // The memory verdict reads the heap from the API's own /metrics; it must have answered.
+    assert.ok(r.heapSamples > 0, 'no heap sample from the API');
   });
 
   it('leaves no API key, runner token or webhook secret in clear in the log, run folders or launcher scripts after a full run', async () => {
