@@ -100,6 +100,8 @@ describe('the reliability suite, small', () => {
       );
     } finally {
       await pg.stop().catch(() => undefined);
+      // As root the data may live elsewhere than asked (resolveDataDir): remove that folder too.
+      fs.rmSync(pg.dataDir, { recursive: true, force: true });
     }
   });
 

@@ -110,6 +110,9 @@ async function main(): Promise<number> {
     }
   } finally {
     await pg.stop().catch(() => undefined);
+    // As root the data may live elsewhere than asked (resolveDataDir maps a folder the postgres
+    // user cannot reach to one under the temp dir): that copy goes whatever the verdict.
+    if (pg.dataDir !== pgDir) fs.rmSync(pg.dataDir, { recursive: true, force: true });
     // The API logs of a failed check are the first thing to read.
     if (rows.every((r) => r.ok)) fs.rmSync(workDir, { recursive: true, force: true });
     else ctx.log(`logs kept in ${workDir}/<check>/api.log`);
