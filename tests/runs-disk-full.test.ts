@@ -17,6 +17,7 @@ import {
   waitFor,
   waitForStatus,
 } from './helpers/runs';
+import { fillBlocks } from './helpers/fill-disk';
 
 /**
  * The runs folder on a small tmpfs of its own, made full for real (its blocks, or its inodes).
@@ -40,26 +41,6 @@ function mountTinyTmpfs(): string | undefined {
 }
 
 const skip = mountTinyTmpfs();
-
-/** Writes `file` until the filesystem refuses with ENOSPC: its blocks are then all used. */
-function fillBlocks(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (const chunk of [1 << 20, 4096, 1]) {
-      const buf = Buffer.alloc(chunk, 1);
-      for (;;) {
-        try {
-          if (fs.writeSync(fd, buf) < chunk) break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Creates empty files in `dir` until no inode is left, then frees `keep` of them. */
 function fillInodes(dir: string, keep: number): void {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PYTHON, RUNNER_DIR } from '../../tests/helpers/runs';
+import { fillBlocks } from '../../tests/helpers/fill-disk';
 import { Database, startApi } from './api-process';
 import type { ApiPlace } from './faults';
 import { loadBuiltinTask, runShortSft } from './task';
@@ -17,26 +18,6 @@ export interface FullDiskOutcome {
   runError: string | null;
   healthAfter: number;
   apiAlive: boolean;
-}
-
-/** Writes one file until the filesystem refuses with ENOSPC. */
-function fill(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (const size of [1 << 20, 4096, 1]) {
-      const buf = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          if (fs.writeSync(fd, buf) < size) break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export async function fullDisk(
@@ -62,7 +43,7 @@ export async function fullDisk(
   try {
     const keys = await db.keys();
     await loadBuiltinTask(api.url, keys.admin, 'full-disk', 32);
-    fill(path.join(runsDir, 'ballast'));
+    fillBlocks(path.join(runsDir, 'ballast'));
     log('full-disk: runs folder full, starting a run');
     const run = await runShortSft(api.url, keys.write);
     const healthAfter = await fetch(`${api.url}/healthz`)
