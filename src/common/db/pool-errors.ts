@@ -5,8 +5,11 @@ import type { DataSource } from 'typeorm';
 /** Marks a client that already has its lasting 'error' listener. */
 const GUARDED = Symbol('stagewise.poolErrorGuard');
 
-/** What a log line may say about a lost connection: the code and message, never the config. */
-function describe(err: Error & { code?: string }) {
+/**
+ * What a log line may say about a database error: the code and message, never the pg client the
+ * error carries (its whole connection config, tens of lines per error).
+ */
+export function describeDbError(err: Error & { code?: string }) {
   return { code: err.code, reason: err.message };
 }
 
@@ -20,7 +23,7 @@ function describe(err: Error & { code?: string }) {
  */
 export function guardPoolErrors(pool: Pool, log: Logger, what: string): void {
   if (pool.listenerCount('error') === 0) {
-    pool.on('error', (err) => log.warn(describe(err), `${what}: idle connection lost`));
+    pool.on('error', (err) => log.warn(describeDbError(err), `${what}: idle connection lost`));
   }
   const guard = (client: PoolClient) => {
     const marked = client as PoolClient & { [GUARDED]?: true };
@@ -31,7 +34,7 @@ export function guardPoolErrors(pool: Pool, log: Logger, what: string): void {
       // A dying connection may emit twice (the server's notice, then the closed socket).
       if (logged) return;
       logged = true;
-      log.warn(describe(err), `${what}: connection lost`);
+      log.warn(describeDbError(err), `${what}: connection lost`);
     });
   };
   pool.on('connect', guard);

@@ -12,6 +12,7 @@ import type { RunJournal } from './run-journal';
 import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
 import { isTerminal, LIVE } from './run-status';
+import { describeDbError } from '../../common/db/pool-errors';
 
 export interface DispatcherOptions {
   databaseUrl: string;
@@ -56,7 +57,7 @@ export class RunDispatcher implements RunDispatch {
     private readonly opts: DispatcherOptions,
   ) {
     this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 4, schema: 'pgboss' });
-    this.boss.on('error', (err) => deps.log.error({ err }, 'queue error'));
+    this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'queue error'));
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,7 @@ import { toGlobalId } from '../../common/ids';
 import { guardPoolErrors } from '../../common/db/pool-errors';
 import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
+import { describeDbError } from '../../common/db/pool-errors';
 
 /** Runs SQL on one connection (inside the fan-out's transaction). */
 type Sql = <T>(text: string, values?: unknown[]) => Promise<T[]>;
@@ -59,7 +60,7 @@ export class WebhookDispatcher {
     private readonly opts: WebhookDispatcherOptions,
   ) {
     this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 2, schema: 'pgboss' });
-    this.boss.on('error', (err) => deps.log.error({ err }, 'webhook queue error'));
+    this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'webhook queue error'));
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
     guardPoolErrors(this.pool, deps.log, 'webhook pool');
   }
