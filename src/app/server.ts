@@ -19,7 +19,7 @@ import { inputGuardPlugin } from './input-guard';
 import { nestingGuard } from './document-nesting';
 import { authenticate } from './auth.middleware';
 import { httpErrorHandler } from './http-errors';
-import { jsonBody } from './body-charset';
+import { jsonBody } from '../common/body-charset';
 import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';

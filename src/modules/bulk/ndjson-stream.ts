@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Request } from 'express';
 import { AppError, badInput } from '../../common/errors';
-import { assertUtf8Charset } from '../../app/body-charset';
+import { assertUtf8Charset } from '../../common/body-charset';
 import { boundedLines } from './bounded-lines';
 
 /** The bounds an NDJSON body is read under (settings of the same names in config.ts). */

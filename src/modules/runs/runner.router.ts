@@ -2,7 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { z } from 'zod';
 import { createRequestContext, type RequestContext } from '../../app/context';
 import { enterRequestScope } from '../../common/db/request-scope';
-import { jsonBody } from '../../app/body-charset';
+import { jsonBody } from '../../common/body-charset';
 import { assertSafeValue } from '../../common/text-guard';
 import type { BulkDeps } from '../bulk/bulk.router';
 import { badInput, conflict, forbidden } from '../../common/errors';

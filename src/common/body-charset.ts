@@ -1,5 +1,5 @@
 import express, { type RequestHandler, type Request } from 'express';
-import { AppError, badInput } from '../common/errors';
+import { AppError, badInput } from './errors';
 
 /**
  * Text bodies are UTF-8 and nothing else: a body in another charset would be decoded wrongly and
