@@ -108,7 +108,9 @@ async function listen(
   target: DatabaseTarget,
   _opts: StartOptions,
 ): Promise<RunningServer> {
-  const services = createServices(ds, announcer);
+  const services = createServices(ds, announcer, {
+    apiKeyCacheTtlMs: config.API_KEY_CACHE_TTL_MS,
+  });
   const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
   const bootstrapKey = await bootstrapAdminKey(config, services);
   const schema = await buildAppSchema(announcer.pubSub);
