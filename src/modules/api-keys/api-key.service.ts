@@ -47,8 +47,13 @@ export class ApiKeyService {
     this.cache = new PrincipalCache(opts.cacheTtlMs);
     live.listen(['apiKeyChanged'], (signal) => {
       if (signal.k === 'resync') this.cache.clear();
-      else if (signal.k === 'apiKeyChanged') this.cache.invalidate(signal.id);
+      else if (signal.k === 'apiKeyChanged') this.forget(signal.id);
     });
+  }
+
+  private forget(keyId: number): void {
+    this.cache.invalidate(keyId);
+    this.lastUsedWrites.delete(keyId);
   }
 
   async create(input: {
@@ -114,7 +119,7 @@ export class ApiKeyService {
 
   /** After the commit: gone from this process's cache now, from the others' when they hear. */
   private async changed(keyIds: number[]): Promise<void> {
-    for (const id of keyIds) this.cache.invalidate(id);
+    for (const id of keyIds) this.forget(id);
     await Promise.all(keyIds.map((id) => this.live.apiKeyChanged(id)));
   }
 
