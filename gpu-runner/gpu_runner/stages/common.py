@@ -135,13 +135,16 @@ def rollout_batch(prompts: List[List[int]], completions: List[List[int]], pad_id
     return RolloutBatch(ids.to(device), mask.to(device), ids[:, P:].to(device), cmask.to(device), P)
 
 
-def completion_logprobs(model, batch: RolloutBatch) -> torch.Tensor:
-    """log p of each completion token under `model`: (B, C). The logit at column t predicts t + 1."""
+def completion_logprobs(model, batch: RolloutBatch, temperature: float = 1.0) -> torch.Tensor:
+    """log p of each completion token under `model` sampling at `temperature`: (B, C). The logit at
+    column t predicts t + 1. Logits are divided by the temperature (<= 0, greedy, reads as 1): the
+    policy-gradient maths need the probabilities the tokens were actually sampled with."""
     from ..losses import token_logprobs
 
     logits = model.logits(batch.input_ids, batch.attention_mask)  # (B, P + C, V)
     P, C = batch.prompt_len, batch.completion.shape[1]
-    return token_logprobs(logits[:, P - 1: P - 1 + C], batch.completion)
+    scaled = logits[:, P - 1: P - 1 + C] / (temperature if temperature > 0 else 1.0)  # (B, C, V)
+    return token_logprobs(scaled, batch.completion)
 
 
 def with_eos(completion: List[int], eos_id: int, max_new_tokens: int) -> List[int]:
