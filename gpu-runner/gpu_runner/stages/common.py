@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -150,16 +150,6 @@ def completion_logprobs(model, batch: RolloutBatch, temperature: float = 1.0) ->
 def with_eos(completion: List[int], eos_id: int, max_new_tokens: int) -> List[int]:
     """The tokens the policy actually sampled: the completion plus EOS when it stopped by itself."""
     return completion + [eos_id] if len(completion) < max_new_tokens else completion
-
-
-def generate_in_batches(model, prompts: List[List[int]], max_new_tokens: int, temperature: float,
-                        batch_rows: int, on_batch: Optional[Callable[[int], None]] = None) -> List[List[int]]:
-    out: List[List[int]] = []
-    for i in range(0, len(prompts), batch_rows):
-        out.extend(model.generate(prompts[i: i + batch_rows], max_new_tokens, temperature))
-        if on_batch:
-            on_batch(len(out))
-    return out
 
 
 def rollout_record(item: dict, key: str, text: str, grade, token_count: int) -> dict:

@@ -9,8 +9,6 @@ export type Announcement =
   | { k: 'runUpdated'; id: number }
   | { k: 'curriculumUpdated'; id: number };
 
-export type AnnouncementKind = Announcement['k'];
-
 /** The one channel every process publishes on and listens to. */
 export const ANNOUNCEMENT_CHANNEL = 'stagewise_events';
 

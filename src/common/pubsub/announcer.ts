@@ -11,10 +11,3 @@ export interface Announcer {
   /** Curriculum `curriculumId` changed phase, round or status. */
   curriculumUpdated(curriculumId: number): Promise<void>;
 }
-
-/** For processes that publish nothing (CLI tools). */
-export const silentAnnouncer: Announcer = {
-  runEvents: () => Promise.resolve(),
-  runUpdated: () => Promise.resolve(),
-  curriculumUpdated: () => Promise.resolve(),
-};
