@@ -235,17 +235,19 @@ function printTable(rows: Row[]): void {
     'SQL/req',
     'ratio',
   ];
+  // No request in a window (possible in --quick runs on a busy machine) leaves a figure undefined.
+  const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   const cells = rows.map((r) => [
     r.query,
     String(r.clients),
     r.server,
-    r.reqPerSec.toFixed(1),
-    r.p50.toFixed(1),
-    r.p99.toFixed(1),
-    r.cpuMsPerReq.toFixed(2),
-    r.mbPerReq.toFixed(2),
-    (100 * r.gcShare).toFixed(0),
-    r.sqlPerReq.toFixed(2),
+    fixed(r.reqPerSec, 1),
+    fixed(r.p50, 1),
+    fixed(r.p99, 1),
+    fixed(r.cpuMsPerReq, 2),
+    fixed(r.mbPerReq, 2),
+    fixed(100 * r.gcShare, 0),
+    fixed(r.sqlPerReq, 2),
     ratio(r),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c].length)));

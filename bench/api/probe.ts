@@ -2,8 +2,9 @@
  * Preloaded into each server the API benchmark starts (`node -r dist/bench/api/probe.js ...`), so
  * one piece of code measures stagewise and PostGraphile alike, from inside their own process.
  * Over IPC it answers `start` (reset the counters) and `stop` (the figures since `start`). Both
- * first wait until no HTTP request is open, so the work of requests still in flight when the load
- * generator stopped is counted with the requests it belongs to, and none leaks into the next window.
+ * first wait until no HTTP request is open (its handler has not ended the response), so the work
+ * of requests still in flight when the load generator stopped counts with the requests it belongs
+ * to, and none leaks into the next window or into the other server's round.
  *
  * Figures: process CPU (all threads: main, GC helpers, libuv pool), main-thread GC pause time
  * (v8.GCProfiler) and the main thread's busy time (event loop utilisation), bytes allocated on
@@ -32,8 +33,11 @@ export interface ProbeFigures {
 export type ProbeMessage = { probe: 'start' } | { probe: 'stop' };
 export type ProbeReply = { probe: 'started' } | ({ probe: 'figures' } & ProbeFigures);
 
-/** How long `start` and `stop` wait for requests still in flight before going on anyway. */
-const DRAIN_MS = 30_000;
+/**
+ * How long `start` and `stop` wait for requests still in flight before going on anyway. Twenty
+ * dropped big requests can take stagewise half a minute to finish on a busy machine.
+ */
+const DRAIN_MS = 120_000;
 
 async function drained(): Promise<void> {
   const deadline = Date.now() + DRAIN_MS;
@@ -44,11 +48,30 @@ let statements = 0;
 let requests = 0;
 let open = 0;
 
+/**
+ * A request is open until its handler ends the response. The load generator drops the requests
+ * still in flight when a round ends; the server finishes them all the same, so their work counts
+ * with the window they started in. One whose handler never ends it is let go a while after its
+ * connection closed.
+ */
+const ABANDONED_MS = 5_000;
+
 diagnostics.subscribe('http.server.request.start', (message) => {
+  const { response } = message as { response: ServerResponse };
   requests += 1;
   open += 1;
-  (message as { response: ServerResponse }).response.once('close', () => {
-    open -= 1;
+  let settled = false;
+  const settle = () => {
+    if (!settled) open -= 1;
+    settled = true;
+  };
+  const end = response.end.bind(response) as (...a: unknown[]) => ServerResponse;
+  response.end = ((...args: unknown[]) => {
+    settle();
+    return end(...args);
+  }) as typeof response.end;
+  response.once('close', () => {
+    if (!settled) setTimeout(settle, ABANDONED_MS).unref();
   });
 });
 
