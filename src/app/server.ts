@@ -6,6 +6,11 @@ import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
@@ -91,7 +96,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     // [live updates] listening before anything can subscribe or publish.
     announcer = await createAnnouncer(config, ds, log);
-    return await listen(config, log, ds, announcer, target, opts);
+    return await listen(config, log, ds, announcer, target);
   } catch (err) {
     await announcer?.close();
     if (ds?.isInitialized) await ds.destroy();
@@ -106,7 +111,6 @@ async function listen(
   ds: DataSource,
   announcer: AnnouncementBus,
   target: DatabaseTarget,
-  _opts: StartOptions,
 ): Promise<RunningServer> {
   const services = createServices(ds, announcer, {
     apiKeyCacheTtlMs: config.API_KEY_CACHE_TTL_MS,
@@ -156,6 +160,11 @@ async function listen(
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
       metrics.apolloPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Each of these hooks every resolved field when on; nothing here reads cache hints,
+      // traces or usage reports, so they cost a large response thousands of calls for nothing.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
     ],
     validationRules: armored.validationRules,
     parseOptions: armored.parseOptions,

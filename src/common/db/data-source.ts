@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
 import { ENTITIES } from './entities';
-import { currentRequest } from './request-scope';
+import { currentRequest, enableRequestScopes } from './request-scope';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /**
@@ -13,7 +13,10 @@ export class StatementCounter implements TypeOrmLogger {
   count = 0;
   /** Sees each counted statement's text (tests that tell statements apart). */
   onQuery?: (query: string) => void;
+  /** Sees every statement, background work included (live streams read outside requests). */
+  onAnyQuery?: (query: string) => void;
   logQuery(query: string): void {
+    this.onAnyQuery?.(query);
     if (!currentRequest()) return;
     this.count += 1;
     this.onQuery?.(query);
@@ -32,6 +35,7 @@ export function createDataSource(
   url: string,
   opts: { poolSize?: number; counter?: StatementCounter; applicationName?: string } = {},
 ): DataSource {
+  if (opts.counter) enableRequestScopes();
   return new DataSource({
     type: 'postgres',
     url,

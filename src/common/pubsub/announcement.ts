@@ -11,8 +11,6 @@ export type Announcement =
   /** API key `id` was revoked or its scopes changed: every process drops it from its cache. */
   | { k: 'apiKeyChanged'; id: number };
 
-export type AnnouncementKind = Announcement['k'];
-
 /** The one channel every process publishes on and listens to. */
 export const ANNOUNCEMENT_CHANNEL = 'stagewise_events';
 

@@ -13,6 +13,7 @@ export interface Announcer {
   /** API key `keyId` was revoked or changed scopes: caches of it everywhere must go. */
   apiKeyChanged(keyId: number): Promise<void>;
 }
+<<<<<<< HEAD
 
 /** For processes that publish nothing (CLI tools). */
 export const silentAnnouncer: Announcer = {
@@ -21,3 +22,5 @@ export const silentAnnouncer: Announcer = {
   curriculumUpdated: () => Promise.resolve(),
   apiKeyChanged: () => Promise.resolve(),
 };
+=======
+>>>>>>> main
