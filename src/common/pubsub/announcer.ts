@@ -13,14 +13,3 @@ export interface Announcer {
   /** API key `keyId` was revoked or changed scopes: caches of it everywhere must go. */
   apiKeyChanged(keyId: number): Promise<void>;
 }
-<<<<<<< HEAD
-
-/** For processes that publish nothing (CLI tools). */
-export const silentAnnouncer: Announcer = {
-  runEvents: () => Promise.resolve(),
-  runUpdated: () => Promise.resolve(),
-  curriculumUpdated: () => Promise.resolve(),
-  apiKeyChanged: () => Promise.resolve(),
-};
-=======
->>>>>>> main
