@@ -33,7 +33,7 @@ const SLOT_POLL_MS = 1_000;
 const QUEUE_POLL_SECONDS = 1;
 /** How long close waits for a launch under way. */
 const CLOSE_TIMEOUT_MS = 10_000;
-/** pg-boss caps a job's lifetime below 24 h; a longer run outlives its job harmlessly. */
+/** A job may wait this long for a free slot (pg-boss caps a job's lifetime below 24 h). */
 const JOB_EXPIRE_HOURS = 23;
 
 const queueName = (launcher: string) => `runs-${launcher}`;
@@ -101,7 +101,7 @@ export class RunDispatcher implements RunDispatch {
       queueName(run.launcher),
       { runId: run.id },
       {
-        // The job holds its launcher slot while the run lives; the queue default would be 15 min.
+        // The job may wait hours for a free slot; the queue default would expire it after 15 min.
         expireInHours: JOB_EXPIRE_HOURS,
         db: {
           // pg-boss inserts the job through our transaction: no run without its job.
