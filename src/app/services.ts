@@ -23,11 +23,12 @@ import { offlineAnnouncements, type AnnouncementSource } from '../common/pubsub/
 export function createServices(
   ds: DataSource,
   live: Announcer & AnnouncementSource = offlineAnnouncements,
+  opts: { apiKeyCacheTtlMs?: number } = {},
 ) {
   return {
     announcer: live as Announcer,
     announcements: live as AnnouncementSource,
-    apiKeys: new ApiKeyService(ds),
+    apiKeys: new ApiKeyService(ds, live, { cacheTtlMs: opts.apiKeyCacheTtlMs ?? 0 }),
     checkpoints: new CheckpointService(),
     critiques: new CritiqueService(),
     curricula: new CurriculumService(),
