@@ -333,7 +333,9 @@ async function setUp(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
+  // (Assigning undefined to process.env would store the string "undefined".)
+  if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL)
+    process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
   if (!process.env.TEST_DATABASE_URL) console.log('# on an embedded PostgreSQL');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-api-'));
   const cleanup: (() => Promise<void>)[] = [];
