@@ -71,7 +71,8 @@ export function serveGraphqlWs<
             process.nextTick(uncork);
           }
           if (socket.bufferedAmount < HIGH_WATER_BYTES) {
-            socket.send(data, (err) => err && fail(err));
+            // A failed write ends the connection: its 'close' ends the subscriptions.
+            socket.send(data);
             return Promise.resolve();
           }
           return new Promise<void>((resolve, reject) =>
