@@ -12,7 +12,6 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import type { Logger } from 'pino';
@@ -27,6 +26,7 @@ import type { Principal } from '../common/auth/principal';
 import { formatGraphQLError } from '../common/errors';
 import type { CursorCodec } from '../common/pagination';
 import { sharedSubscribe } from './shared-subscribe';
+import { serveGraphqlWs } from './ws-server';
 
 /** Where subscriptions are served, on the API's one HTTP port. */
 export const WS_PATH = '/graphql';
@@ -162,7 +162,10 @@ export function mountSubscriptions(
   let connections = 0;
   // Connections' own subscription maps, read at scrape time: nothing to keep in step.
   const open = new Set<{ subscriptions: Record<string, unknown> }>();
-  const ws = useServer<Record<string, unknown>, { principal: Principal; connectionId: number }>(
+  const ws = serveGraphqlWs<
+    Record<string, unknown>,
+    { principal: Principal; connectionId: number }
+  >(
     {
       schema,
       subscribe,
@@ -206,6 +209,7 @@ export function mountSubscriptions(
       onError: (_ctx, _id, _payload, errors) => format(errors),
     },
     wss,
+    log,
   );
 
   // --- graphql-sse (Server-Sent Events), distinct connections mode: one request per operation ---

@@ -13,6 +13,7 @@ import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
 import { isTerminal, LIVE } from './run-status';
 import { describeDbError } from '../../common/db/pool-errors';
+import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
 
 export interface DispatcherOptions {
   databaseUrl: string;
@@ -64,6 +65,7 @@ export class RunDispatcher implements RunDispatch {
       schema: 'pgboss',
       // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
       schedule: false,
+      ...QUEUE_POOL_OPTIONS,
     });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'queue error'));
   }

@@ -8,6 +8,7 @@ import { guardPoolErrors } from '../../common/db/pool-errors';
 import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
 import { describeDbError } from '../../common/db/pool-errors';
+import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
 
 /** Runs SQL on one connection (inside the fan-out's transaction). */
 type Sql = <T>(text: string, values?: unknown[]) => Promise<T[]>;
@@ -68,6 +69,7 @@ export class WebhookDispatcher {
       schema: 'pgboss',
       // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
       schedule: false,
+      ...QUEUE_POOL_OPTIONS,
     });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'webhook queue error'));
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
