@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ApiKeyService } from '../modules/api-keys/api-key.service';
+import { BridgeService } from '../modules/bridge/bridge.service';
 import { BulkService } from '../modules/bulk/bulk.service';
 import { CheckpointService } from '../modules/checkpoints/checkpoint.service';
 import { CritiqueService } from '../modules/critiques/critique.service';
@@ -37,6 +38,7 @@ export function createServices(
     announcer: live as Announcer,
     announcements: live as AnnouncementSource,
     apiKeys: new ApiKeyService(ds),
+    bridge: new BridgeService(traces),
     bulk: new BulkService(datasets, samples, traces),
     checkpoints,
     critiques,

@@ -2,9 +2,6 @@ import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../../app/context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
-import { bridgeByHint, hintFraction } from '../bridge/bridge.hint';
-import { bridgeBySelect } from '../bridge/bridge.select';
-import { bridgedExternalId } from '../bridge/bridge.sql';
 import { ManifestPurpose } from '../manifests/manifest.entity';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
@@ -176,11 +173,11 @@ export class CurriculumEngine {
       const student = await m
         .getRepository(Checkpoint)
         .findOneByOrFail({ id: r.startCheckpointId });
-      const outcome = await bridgeBySelect(m, this.ctx.services.traces, c.id, round, student);
+      const outcome = await this.ctx.services.bridge.bySelect(m, c.id, round, student);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
     } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
-      const fraction = hintFraction(policy, round, c.rounds);
-      const outcome = await bridgeByHint(m, this.ctx.services.traces, c.id, round, fraction);
+      const fraction = this.ctx.services.bridge.hintFraction(policy, round, c.rounds);
+      const outcome = await this.ctx.services.bridge.byHint(m, c.id, round, fraction);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'HINT', fraction, ...outcome } });
     }
     await this.startSft(m, c, runs);
@@ -205,7 +202,7 @@ export class CurriculumEngine {
         [
           c.id,
           round,
-          bridgedExternalId(c.id, round),
+          this.ctx.services.bridge.externalId(c.id, round),
           bridgeRun?.id ?? null,
           policy.bridgeStrategy === BridgeStrategy.NONE,
         ],
