@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { buildSchema, type PubSub } from 'type-graphql';
+import { buildSchema, getMetadataStorage, type PubSub } from 'type-graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { NodeResolver } from './node.resolver';
-import { scopeGuard } from './scope-guard';
+import { guardRootFields } from './root-scopes';
+import { validateOncePerRequest } from './argument-validation';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver';
 import { CheckpointResolver } from '../modules/checkpoints/checkpoint.resolver';
 import { CritiqueResolver } from '../modules/critiques/critique.resolver';
@@ -55,13 +56,32 @@ export const RESOLVERS = [
  * server's announcement bus (type-graphql requires one once there are subscriptions; ours
  * subscribe through services.announcements, so an in-process one does for printing the SDL).
  */
-export function buildAppSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildAppSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
+  markPlainFieldsSimple();
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     pubSub,
-    validate: { forbidUnknownValues: false },
-    globalMiddlewares: [scopeGuard],
+    validateFn: validateOncePerRequest,
   });
+  guardRootFields(schema);
+  return schema;
+}
+
+/**
+ * A field that only reads a property of the same name gets graphql-js's default resolver instead
+ * of type-graphql's wrapper (a resolver data object and a middleware chain per value): most of a
+ * large response is such fields.
+ */
+function markPlainFieldsSimple(): void {
+  for (const field of getMetadataStorage().fields) {
+    if (field.simple !== undefined) continue;
+    const plain =
+      field.schemaName === field.name &&
+      !field.middlewares?.length &&
+      !field.roles?.length &&
+      !field.params?.length;
+    if (plain) field.simple = true;
+  }
 }
 
 /** The schema's SDL in a stable order, as committed in schema.graphql. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
 import { ENTITIES } from './entities';
-import { currentRequest } from './request-scope';
+import { currentRequest, enableRequestScopes } from './request-scope';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /**
@@ -32,6 +32,7 @@ export function createDataSource(
   url: string,
   opts: { poolSize?: number; counter?: StatementCounter; applicationName?: string } = {},
 ): DataSource {
+  if (opts.counter) enableRequestScopes();
   return new DataSource({
     type: 'postgres',
     url,
