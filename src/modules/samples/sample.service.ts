@@ -15,7 +15,8 @@ import {
   type StagedSample,
 } from './sample.import';
 
-export type { StagedSample };
+/** The row an import stages, and the mapping to it from a client's record (bulk NDJSON uses it). */
+export { toStagedSample, type StagedSample };
 
 /** Samples: problems with gold answers, filtered by dataset, tags, text, mastery and stage. */
 export class SampleService {

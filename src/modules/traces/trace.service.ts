@@ -25,7 +25,9 @@ import {
   type TraceBatchResult,
 } from './trace.writer';
 
-export type { DerivedTrace, NewTrace, TraceBatchOptions, TraceBatchResult, StagedTrace };
+export type { DerivedTrace, NewTrace, TraceBatchOptions, TraceBatchResult };
+/** The row an import stages, and the mapping to it from a client's record (bulk NDJSON uses it). */
+export { toStagedTrace, type StagedTrace };
 
 /**
  * Traces: every text produced about a sample, the big table. The one writer of `traces`: the
