@@ -96,7 +96,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     // [live updates] listening before anything can subscribe or publish.
     announcer = await createAnnouncer(config, ds, log);
-    return await listen(config, log, ds, announcer, target, opts);
+    return await listen(config, log, ds, announcer, target);
   } catch (err) {
     await announcer?.close();
     if (ds?.isInitialized) await ds.destroy();
@@ -111,9 +111,10 @@ async function listen(
   ds: DataSource,
   announcer: AnnouncementBus,
   target: DatabaseTarget,
-  _opts: StartOptions,
 ): Promise<RunningServer> {
-  const services = createServices(ds, announcer);
+  const services = createServices(ds, announcer, {
+    apiKeyCacheTtlMs: config.API_KEY_CACHE_TTL_MS,
+  });
   const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
   const bootstrapKey = await bootstrapAdminKey(config, services);
   const schema = await buildAppSchema(announcer.pubSub);

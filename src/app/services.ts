@@ -26,6 +26,7 @@ import { offlineAnnouncements, type AnnouncementSource } from '../common/pubsub/
 export function createServices(
   ds: DataSource,
   live: Announcer & AnnouncementSource = offlineAnnouncements,
+  opts: { apiKeyCacheTtlMs?: number } = {},
 ) {
   const mastery = new MasteryService();
   const traces = new TraceService(mastery);
@@ -37,7 +38,7 @@ export function createServices(
   return {
     announcer: live as Announcer,
     announcements: live as AnnouncementSource,
-    apiKeys: new ApiKeyService(ds),
+    apiKeys: new ApiKeyService(ds, live, { cacheTtlMs: opts.apiKeyCacheTtlMs ?? 0 }),
     bridge: new BridgeService(traces),
     bulk: new BulkService(datasets, samples, traces),
     checkpoints,
