@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ApiKeyService } from '../modules/api-keys/api-key.service';
+import { BridgeService } from '../modules/bridge/bridge.service';
+import { BulkService } from '../modules/bulk/bulk.service';
 import { CheckpointService } from '../modules/checkpoints/checkpoint.service';
 import { CritiqueService } from '../modules/critiques/critique.service';
 import { CurriculumService } from '../modules/curricula/curriculum.service';
@@ -8,6 +10,7 @@ import { MasteryService } from '../modules/mastery/mastery.service';
 import { RoutingService } from '../modules/routing/routing.service';
 import { RunService } from '../modules/runs/run.service';
 import { RunJournal } from '../modules/runs/run-journal';
+import { RunnerService } from '../modules/runs/runner.service';
 import { ManifestService } from '../modules/manifests/manifest.service';
 import { SampleService } from '../modules/samples/sample.service';
 import { TraceService } from '../modules/traces/trace.service';
@@ -25,21 +28,31 @@ export function createServices(
   live: Announcer & AnnouncementSource = offlineAnnouncements,
   opts: { apiKeyCacheTtlMs?: number } = {},
 ) {
+  const mastery = new MasteryService();
+  const traces = new TraceService(mastery);
+  const datasets = new DatasetService();
+  const samples = new SampleService();
+  const checkpoints = new CheckpointService();
+  const critiques = new CritiqueService(traces);
+  const journal = new RunJournal(ds, live);
   return {
     announcer: live as Announcer,
     announcements: live as AnnouncementSource,
     apiKeys: new ApiKeyService(ds, live, { cacheTtlMs: opts.apiKeyCacheTtlMs ?? 0 }),
-    checkpoints: new CheckpointService(),
-    critiques: new CritiqueService(),
+    bridge: new BridgeService(traces),
+    bulk: new BulkService(datasets, samples, traces),
+    checkpoints,
+    critiques,
     curricula: new CurriculumService(),
-    datasets: new DatasetService(),
-    mastery: new MasteryService(),
+    datasets,
+    mastery,
     routing: new RoutingService(),
-    journal: new RunJournal(ds, live),
+    journal,
     manifests: new ManifestService(),
     runs: new RunService(),
-    samples: new SampleService(),
-    traces: new TraceService(),
+    runner: new RunnerService(ds, journal, checkpoints, traces, critiques),
+    samples,
+    traces,
     webhooks: new WebhookService(ds),
   };
 }

@@ -2,11 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../../app/context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
-import { bridgeByHint, hintFraction } from '../bridge/bridge.hint';
-import { bridgeBySelect } from '../bridge/bridge.select';
-import { bridgedExternalId } from '../bridge/bridge.sql';
 import { ManifestPurpose } from '../manifests/manifest.entity';
-import { applyRoutingSql } from '../routing/routing.apply';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
 import { isTerminal } from '../runs/run-status';
@@ -16,7 +12,6 @@ import {
   CRITIQUE_SET_SQL,
   DATASET_PROMPTS_SQL,
   REWRITE_SET_SQL,
-  RL_SET_SQL,
   SFT_SET_SQL,
   STAGE_PROMPTS_SQL,
 } from './curriculum.manifests';
@@ -146,18 +141,13 @@ export class CurriculumEngine {
     const checkpoint = await m
       .getRepository(Checkpoint)
       .findOneByOrFail({ id: r.startCheckpointId });
-    const datasetIds = (
-      await m.query<{ dataset_id: number }[]>(
-        `SELECT dataset_id FROM curriculum_datasets WHERE curriculum_id = $1 AND role = 'TRAIN'`,
-        [c.id],
-      )
-    ).map((d) => d.dataset_id);
-    const applied = await applyRoutingSql(m, c.id, c.currentRound, {
+    const applied = await this.ctx.services.routing.applyToRound(
+      m,
+      c.id,
+      c.currentRound,
       policy,
-      checkpointId: checkpoint.id,
-      checkpointName: checkpoint.name,
-      datasetIds,
-    });
+      checkpoint,
+    );
     await this.patchStats(m, c.id, c.currentRound, {
       samplesPerStage: Object.fromEntries(applied.counts.map((x) => [x.stage, x.count])),
       unrouted: applied.unrouted,
@@ -183,11 +173,11 @@ export class CurriculumEngine {
       const student = await m
         .getRepository(Checkpoint)
         .findOneByOrFail({ id: r.startCheckpointId });
-      const outcome = await bridgeBySelect(m, c.id, round, student);
+      const outcome = await this.ctx.services.bridge.bySelect(m, c.id, round, student);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
     } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
-      const fraction = hintFraction(policy, round, c.rounds);
-      const outcome = await bridgeByHint(m, c.id, round, fraction);
+      const fraction = this.ctx.services.bridge.hintFraction(policy, round, c.rounds);
+      const outcome = await this.ctx.services.bridge.byHint(m, c.id, round, fraction);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'HINT', fraction, ...outcome } });
     }
     await this.startSft(m, c, runs);
@@ -212,7 +202,7 @@ export class CurriculumEngine {
         [
           c.id,
           round,
-          bridgedExternalId(c.id, round),
+          this.ctx.services.bridge.externalId(c.id, round),
           bridgeRun?.id ?? null,
           policy.bridgeStrategy === BridgeStrategy.NONE,
         ],
@@ -248,17 +238,12 @@ export class CurriculumEngine {
       stage: RunStage.RL,
       checkpointId: r.sftCheckpointId!,
       config: {},
-      items: [
-        RL_SET_SQL,
-        [
-          c.id,
-          c.currentRound,
-          r.sftCheckpointId,
-          policy.tauLow,
-          policy.tauHigh,
-          policy.minAttempts,
-        ],
-      ],
+      items: this.ctx.services.routing.partlySolvedItems(
+        c.id,
+        c.currentRound,
+        r.sftCheckpointId!,
+        policy,
+      ),
     });
     if (!started) {
       await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
