@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 import { createTestDatabase } from './helpers/test-server';
 
 async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
@@ -40,7 +40,7 @@ describe('migrations', () => {
   let ds: DataSource;
   before(async () => {
     db = await createTestDatabase();
-    ds = createDataSource(db.url, { poolSize: 2 });
+    ds = createAppDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
   });
   after(async () => {

@@ -18,7 +18,7 @@ import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
-import { createRequestContext, type RequestContext } from './context';
+import { createRequestContext, type RequestContext } from '../common/request-context';
 import type { Services } from './services';
 import { armor, priceOperation } from './limits';
 import { guardOperationInputs, guardRequestSource } from './input-guard';
@@ -143,7 +143,10 @@ export function mountSubscriptions(
   const formatResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
     result.errors ? { ...result, errors: format(result.errors) } : result;
   const contextFor = (req: { id: unknown; log: Logger; principal?: Principal }): RequestContext =>
-    createRequestContext(deps, req);
+    createRequestContext(
+      { ds: deps.ds, cursors: deps.cursors, announcements: deps.services.announcements },
+      req,
+    );
 
   // --- graphql-ws (WebSocket) ---
   const wss = new WebSocketServer({ server: httpServer, path: WS_PATH });

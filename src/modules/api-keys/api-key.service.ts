@@ -4,7 +4,7 @@ import { ApiKey, ApiKeyScope } from './api-key.entity';
 import { effectiveScopes, type Principal } from '../../common/auth/principal';
 import { notFound } from '../../common/errors';
 import { keysetPage, type PageArgs } from '../../common/pagination';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 
 const KEY_PREFIX = 'sw_';
 const VISIBLE_PREFIX_LENGTH = 11;

@@ -1,14 +1,11 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { Config } from '../../app/config';
-import { createRequestContext, type RequestContext } from '../../app/context';
-import type { Services } from '../../app/services';
+import type { RequestContext } from '../../common/request-context';
+import type { RestDeps } from '../../common/rest-deps';
 import { requireScope } from '../../common/auth/principal';
 import { badInput } from '../../common/errors';
 import { assertSafeText, assertSafeValue } from '../../common/text-guard';
 import { toGlobalId } from '../../common/ids';
-import type { CursorCodec } from '../../common/pagination';
 import { withTransaction } from '../../common/db/transaction';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
 import { Sample } from '../samples/sample.entity';
@@ -18,12 +15,12 @@ import { importTraceRows } from '../traces/trace.import';
 import { ndjsonRecords } from './ndjson-stream';
 import { parseSampleLine, parseTraceLine } from './ndjson-lines';
 import { streamNdjson } from './ndjson-export';
+import type { DatasetService } from '../datasets/dataset.service';
+import type { SampleService } from '../samples/sample.service';
+import type { TraceService } from '../traces/trace.service';
 
-export interface BulkDeps {
-  config: Config;
-  ds: DataSource;
-  services: Services;
-  cursors: CursorCodec;
+export interface BulkDeps extends RestDeps {
+  services: { datasets: DatasetService; samples: SampleService; traces: TraceService };
 }
 
 const list = z.string().transform((s) =>
@@ -74,7 +71,7 @@ const route =
  */
 export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
-  const ctxOf = (req: Request): RequestContext => createRequestContext(deps, req);
+  const ctxOf = (req: Request): RequestContext => deps.contextOf(req);
   const limits = {
     bodyBytes: deps.config.NDJSON_BODY_LIMIT_BYTES,
     lineBytes: deps.config.NDJSON_MAX_LINE_BYTES,
@@ -96,7 +93,7 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
+      const dataset = await deps.services.datasets.byName(ctx, String(req.params.name));
       const records = ndjsonRecords(req, limits, (text, line) =>
         parseSampleLine(text, line, maxDepth),
       );
@@ -116,7 +113,7 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
+      const dataset = await deps.services.datasets.byName(ctx, String(req.params.name));
       const records = ndjsonRecords(req, limits, (text, line) =>
         parseTraceLine(text, line, maxDepth),
       );
@@ -133,9 +130,9 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.READ);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
+      const dataset = await deps.services.datasets.byName(ctx, String(req.params.name));
       const q = parseQuery(sampleQuery, req.query);
-      const query = ctx.services.samples
+      const query = deps.services.samples
         .query(ctx, {
           datasetIds: [toGlobalId('Dataset', dataset.id)],
           tagsAny: q.tagsAny,
@@ -169,9 +166,9 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.READ);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
+      const dataset = await deps.services.datasets.byName(ctx, String(req.params.name));
       const q = parseQuery(traceQuery, req.query);
-      const query = ctx.services.traces
+      const query = deps.services.traces
         .query(ctx, q)
         .innerJoin(Sample, 's', 's.id = t.sampleId')
         .andWhere('s.datasetId = :datasetId', { datasetId: dataset.id })

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { bridgeByHint, hintFraction } from '../bridge/bridge.hint';
@@ -21,6 +21,16 @@ import {
   STAGE_PROMPTS_SQL,
 } from './curriculum.manifests';
 import { critiqueStats, movedStats } from './curriculum.stats';
+import type { Announcer } from '../../common/pubsub/announcer';
+import type { ManifestService } from '../manifests/manifest.service';
+import type { RunService } from '../runs/run.service';
+
+/** What the curriculum loop works with, from the composition root (src/app/services.ts). */
+export interface CurriculumCollaborators {
+  runs: RunService;
+  manifests: ManifestService;
+  announcer: Announcer;
+}
 
 /** What one transition did, for announcing after its commit. */
 interface Step {
@@ -40,7 +50,10 @@ interface Step {
  * checkpoint and of every round's checkpoint on the EVAL datasets.
  */
 export class CurriculumEngine {
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly deps: CurriculumCollaborators,
+  ) {}
 
   /** Advances as far as possible now; returns the curriculum as it then stands. */
   async advance(curriculumId: number): Promise<Curriculum> {
@@ -77,8 +90,8 @@ export class CurriculumEngine {
       return { curriculum: c, runs };
     });
     if (!done) return false;
-    for (const run of done.runs) await this.ctx.services.runs.announceCreated(this.ctx, run);
-    await this.ctx.services.announcer.curriculumUpdated(curriculumId);
+    for (const run of done.runs) await this.deps.runs.announceCreated(run);
+    await this.deps.announcer.curriculumUpdated(curriculumId);
     return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
   }
 
@@ -357,7 +370,7 @@ export class CurriculumEngine {
       round?: number;
     },
   ): Promise<boolean> {
-    const manifest = await this.ctx.services.manifests.freezeFromSql(
+    const manifest = await this.deps.manifests.freezeFromSql(
       m,
       ManifestPurpose[spec.stage],
       spec.items[0],
@@ -365,7 +378,7 @@ export class CurriculumEngine {
       { allowEmpty: true },
     );
     if (manifest.itemCount === 0) return false;
-    const run = await this.ctx.services.runs.createIn(m, {
+    const run = await this.deps.runs.createIn(m, {
       stage: spec.stage,
       config: { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config },
       inputCheckpointId: spec.checkpointId,

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { loadNode } from '../../common/load-node';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';

@@ -1,10 +1,11 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createRequestContext, type RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
+import type { RestDeps } from '../../common/rest-deps';
 import { enterRequestScope } from '../../common/db/request-scope';
 import { jsonBody } from '../../common/body-charset';
 import { assertSafeValue } from '../../common/text-guard';
-import type { BulkDeps } from '../bulk/bulk.router';
+import type { RunJournal } from './run-journal';
 import { badInput, conflict, forbidden } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
@@ -63,7 +64,7 @@ const route =
  * heartbeat), its checkpoints and rollouts. A RUNNER key reaches only its own run.
  */
 export function runnerRouter(
-  deps: BulkDeps,
+  deps: RestDeps & { services: { journal: RunJournal } },
   hooks: { eventsStored?: (count: number) => void } = {},
 ): Router {
   const router = Router({ mergeParams: true });
@@ -82,7 +83,7 @@ export function runnerRouter(
 
   /** The run named in the path, after checking the key may act for it. */
   async function runOf(req: Request): Promise<{ ctx: RequestContext; run: Run }> {
-    const ctx = createRequestContext(deps, req);
+    const ctx = deps.contextOf(req);
     const runId = Number(idOf('Run', String(req.params.runId)));
     if (!ctx.principal.scopes.has(ApiKeyScope.RUNNER) || ctx.principal.runId !== runId) {
       throw forbidden('This key may not act for this run');
@@ -162,9 +163,9 @@ export function runnerRouter(
   router.post(
     '/events',
     route(async (req, res) => {
-      const { ctx, run } = await runOf(req);
+      const { run } = await runOf(req);
       const { events } = parseBody(eventsBody, req.body);
-      const answer = await ctx.services.journal.locked(run.id, async (r) => {
+      const answer = await deps.services.journal.locked(run.id, async (r) => {
         // Stored in order; STATUS reports move the run along its one transition table.
         const { stored, duplicates, ignored } = await recordRunnerEvents(r, events);
         const changes: Partial<Run> = { heartbeatAt: new Date() };
@@ -210,7 +211,7 @@ export function runnerRouter(
         }),
       );
       const id = checkpoint.id;
-      await ctx.services.journal.locked(run.id, async (r) => {
+      await deps.services.journal.locked(run.id, async (r) => {
         r.set({ outputCheckpointId: id });
         await r.record([
           {

@@ -1,8 +1,8 @@
 import { OperationTypeNode } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
-import type { RequestContext } from './context';
-import { requireScope } from '../common/auth/principal';
-import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
+import type { RequestContext } from '../request-context';
+import { requireScope } from './principal';
+import { ApiKeyScope } from './scopes';
 
 /**
  * Secure by default: every root query needs READ and every root mutation WRITE, unless the
