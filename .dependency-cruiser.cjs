@@ -56,11 +56,13 @@ module.exports = {
       name: 'module-through-its-public-files',
       severity: 'error',
       comment:
-        "modules/<a> uses modules/<b> only through b's service, entity or types files (*.service.ts, *.entity.ts, *.types.ts).",
+        "modules/<a> uses modules/<b> only through b's public files: its services, entities, " +
+        'GraphQL input types and its *.types.ts (types and the few pure functions it lends). ' +
+        'Everything else in a module (SQL, routers, resolvers, helpers) is its own.',
       from: { path: '^src/modules/([^/]+)/' },
       to: {
         path: '^src/modules/([^/]+)/',
-        pathNot: ['^src/modules/$1/', '\\.(service|entity|types)\\.ts$'],
+        pathNot: ['^src/modules/$1/', '\\.(service|entity|inputs|types)\\.ts$'],
       },
     },
   ],

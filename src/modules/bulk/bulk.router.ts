@@ -14,7 +14,7 @@ import { Trace, TraceKind } from '../traces/trace.entity';
 import { importTraceRows } from '../traces/trace.import';
 import { ndjsonRecords } from './ndjson-stream';
 import { parseSampleLine, parseTraceLine } from './ndjson-lines';
-import { streamNdjson } from './ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
 import type { DatasetService } from '../datasets/dataset.service';
 import type { SampleService } from '../samples/sample.service';
 import type { TraceService } from '../traces/trace.service';

@@ -9,7 +9,7 @@ import { ManifestPurpose } from '../manifests/manifest.entity';
 import { applyRoutingSql } from '../routing/routing.apply';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
-import { isTerminal } from '../runs/run-status';
+import { isTerminal } from '../runs/run.types';
 import { Curriculum, CurriculumPhase, CurriculumStatus } from './curriculum.entity';
 import { CurriculumRound } from './curriculum-round.entity';
 import {

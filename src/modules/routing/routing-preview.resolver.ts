@@ -14,7 +14,7 @@ import type { RequestContext } from '../../common/request-context';
 import { PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { badInput } from '../../common/errors';
-import { SampleConnection } from '../samples/sample.resolver';
+import { SampleConnection } from '../samples/sample.types';
 import { ApplyRoutingResult, AssignmentExplanation, RoutingPreview } from './routing.types';
 import type { RoutingService } from './routing.service';
 

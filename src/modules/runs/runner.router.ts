@@ -9,7 +9,7 @@ import type { RunJournal } from './run-journal';
 import { badInput, conflict, forbidden } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
-import { streamNdjson } from '../bulk/ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Manifest } from '../manifests/manifest.entity';
 import { Run } from './run.entity';

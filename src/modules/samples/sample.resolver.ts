@@ -14,7 +14,7 @@ import {
 } from 'type-graphql';
 import { IsOptional, Max, Min } from 'class-validator';
 import type { RequestContext } from '../../common/request-context';
-import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
+import { PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { Sample } from './sample.entity';
 import { ImportSamplesInput, SampleFilter } from './sample.inputs';
@@ -24,8 +24,7 @@ import { Trace, TraceKind } from '../traces/trace.entity';
 import { PassRate } from '../mastery/pass-rate.entity';
 import { StageAssignment } from '../routing/stage-assignment.entity';
 import type { SampleService } from './sample.service';
-
-export const SampleConnection = ConnectionType(Sample);
+import { SampleConnection } from './sample.types';
 
 /** Nested lists are bounded; page further through the root fields with a filter. */
 export const NESTED_MAX = 100;
