@@ -25,7 +25,6 @@ import { mountSubscriptions } from './subscriptions';
 import { createApiLogger, redactRequest } from './log-redaction';
 import { Metrics } from './metrics';
 import { readyzHandler } from './health';
-import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
 import type { StatementCounter } from '../common/db/data-source';
 import { createAppDataSource } from './data-source';
@@ -219,16 +218,6 @@ async function listen(
   const { port } = httpServer.address() as AddressInfo;
   url = `http://${config.HOST}:${port}`;
   await services.background.start();
-  const webhooks = new WebhookDispatcher(
-    { announcements: services.announcements, log: log.child({ component: 'webhooks' }) },
-    {
-      databaseUrl: target.url,
-      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
-      retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
-      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-    },
-  );
-  await webhooks.start();
   return {
     url,
     port,
@@ -242,7 +231,6 @@ async function listen(
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.
       await services.background.stop();
-      await webhooks.close();
       await subscriptions.close();
       await apollo.stop();
       await announcer.close();

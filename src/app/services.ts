@@ -21,6 +21,7 @@ import { ManifestService } from '../modules/manifests/manifest.service';
 import { SampleService } from '../modules/samples/sample.service';
 import { TraceService } from '../modules/traces/trace.service';
 import { WebhookService } from '../modules/webhooks/webhook.service';
+import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 
 /** What the composition root builds the services from. */
 export interface ServiceDeps {
@@ -56,7 +57,7 @@ export function createServices(deps: ServiceDeps) {
   });
   const curricula = new CurriculumService({ runs, manifests, announcer: live });
   // Runs know nothing of curricula: a retry is an event, and the curricula resume on it.
-  runs.onRetry((manager, old, retry) => curricula.resumeAfterRetry(manager, old, retry));
+  runs.onRetry((tx, old, retry) => curricula.resumeAfterRetry(tx, old, retry));
   const ticker = new CurriculumTicker(
     curricula,
     createRequestContext(
@@ -68,6 +69,15 @@ export function createServices(deps: ServiceDeps) {
       },
     ),
     config.CURRICULUM_TICK_MS,
+  );
+  const webhookDispatcher = new WebhookDispatcher(
+    { ds, announcements: live, log: deps.log.child({ component: 'webhooks' }) },
+    {
+      databaseUrl: deps.databaseUrl,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    },
   );
   return {
     announcer: live as Announcer,
@@ -85,15 +95,20 @@ export function createServices(deps: ServiceDeps) {
     samples,
     traces: new TraceService(),
     webhooks: new WebhookService(ds),
-    /** Launching and watching runs, and the curriculum ticker: started once the server listens. */
+    /**
+     * Launching and watching runs, the curriculum ticker and webhook deliveries: started once the
+     * server listens.
+     */
     background: {
       async start() {
         await machinery.start();
         ticker.start();
+        await webhookDispatcher.start();
       },
       async stop() {
         await ticker.stop();
         await machinery.stop();
+        await webhookDispatcher.close();
       },
     },
   };

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Principal } from './auth/principal';
 import { LoaderRegistry } from './loaders';
@@ -22,6 +22,25 @@ export interface RequestContext {
    * like `ds`, here because type-graphql's subscribe functions see only the context.
    */
   announcements: AnnouncementSource;
+  /** The transaction the work is in, inside `withTransaction`; absent outside one. */
+  manager?: EntityManager;
+}
+
+/** A context inside a transaction: what services that write together receive. */
+export type TransactionContext = RequestContext & { manager: EntityManager };
+
+/**
+ * Runs `work` in one transaction, handing it the context with the transaction in it, so the
+ * service methods it calls write through `tx.manager` and commit together (Vendure passes its
+ * RequestContext the same way). Inside a transaction already, it joins that one: the outer
+ * caller commits. Announce only after the outermost call returns.
+ */
+export function withTransaction<T>(
+  ctx: RequestContext,
+  work: (tx: TransactionContext) => Promise<T>,
+): Promise<T> {
+  if (ctx.manager) return work(ctx as TransactionContext);
+  return ctx.ds.transaction((manager) => work({ ...ctx, manager }));
 }
 
 /** The same context for GraphQL operations and REST handlers, built after authentication. */

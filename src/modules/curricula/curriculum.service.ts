@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../common/request-context';
+import type { RequestContext, TransactionContext } from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
 import { toGlobalId } from '../../common/ids';
@@ -13,7 +13,6 @@ import { validateStageConfig } from '../runs/run.types';
 import { Curriculum, CurriculumStatus } from './curriculum.entity';
 import { CurriculumDataset } from './curriculum-dataset.entity';
 import type { CreateCurriculumInput } from './curriculum.inputs';
-import type { EntityManager } from 'typeorm';
 import type { AfterCommit } from '../runs/run.service';
 import { CurriculumEngine, type CurriculumCollaborators } from './curriculum.engine';
 
@@ -122,10 +121,10 @@ export class CurriculumService {
    * A retry of the run a paused curriculum waits on resumes the curriculum with the new run, in
    * the retry's transaction (RunService.onRetry; src/app/services.ts wires it).
    */
-  async resumeAfterRetry(manager: EntityManager, old: Run, retry: Run): Promise<AfterCommit> {
+  async resumeAfterRetry(tx: TransactionContext, old: Run, retry: Run): Promise<AfterCommit> {
     const curriculumId = old.curriculumId;
     if (curriculumId === null) return () => Promise.resolve();
-    const [rows] = await manager.query<[{ id: number }[], number]>(
+    const [rows] = await tx.manager.query<[{ id: number }[], number]>(
       `UPDATE curricula SET current_run_id = $2, status = 'ACTIVE', pause_reason = NULL, updated_at = now()
        WHERE id = $3 AND current_run_id = $1 AND status IN ('ACTIVE', 'PAUSED') RETURNING id`,
       [old.id, retry.id, curriculumId],

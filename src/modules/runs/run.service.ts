@@ -1,5 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../common/request-context';
+import {
+  withTransaction,
+  type RequestContext,
+  type TransactionContext,
+} from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { loadNode } from '../../common/load-node';
@@ -30,7 +34,7 @@ export type AfterCommit = () => Promise<void>;
  * new run or not at all; returns what to announce after the commit. The curricula listen this way
  * (src/app/services.ts wires it), so runs need not know about curricula.
  */
-export type RetryListener = (manager: EntityManager, old: Run, retry: Run) => Promise<AfterCommit>;
+export type RetryListener = (tx: TransactionContext, old: Run, retry: Run) => Promise<AfterCommit>;
 
 /** What the run service works with, from the composition root (src/app/services.ts). */
 export interface RunCollaborators {
@@ -125,9 +129,9 @@ export class RunService {
           attempt: old.attempt + 1,
           retryOfId: old.id,
         }),
-      async (manager, run) => {
+      async (tx, run) => {
         for (const listener of this.retryListeners) {
-          afterCommit.push(await listener(manager, old, run));
+          afterCommit.push(await listener(tx, old, run));
         }
       },
     );
@@ -185,12 +189,12 @@ export class RunService {
   private async create(
     ctx: RequestContext,
     fields: (manager: EntityManager) => Promise<Partial<Run>>,
-    alsoInTransaction?: (manager: EntityManager, run: Run) => Promise<void>,
+    alsoInTransaction?: (tx: TransactionContext, run: Run) => Promise<void>,
   ): Promise<Run> {
     this.dispatcher();
-    const run = await ctx.ds.transaction(async (manager) => {
-      const created = await this.insertQueued(manager, await fields(manager));
-      await alsoInTransaction?.(manager, created);
+    const run = await withTransaction(ctx, async (tx) => {
+      const created = await this.insertQueued(tx.manager, await fields(tx.manager));
+      await alsoInTransaction?.(tx, created);
       return created;
     });
     await this.announceCreated(run);
