@@ -23,6 +23,28 @@ export function priceOperation(
   document: DocumentNode,
   request: { operationName?: string | null; variables?: Record<string, unknown> | null },
 ): number {
+  // Apollo keeps one parsed document per query text, so a client repeating a query with the
+  // same variables is priced once, not on every request.
+  const key = `${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}`;
+  let prices = priced.get(document);
+  if (!prices) priced.set(document, (prices = new Map<string, number>()));
+  const known = prices.get(key);
+  if (known !== undefined) return known;
+  const price = computePrice(schema, document, request);
+  if (prices.size >= MAX_PRICES_PER_DOCUMENT) prices.clear();
+  prices.set(key, price);
+  return price;
+}
+
+/** Prices by document and (operation, variables); bounded so varied variables cannot grow it. */
+const priced = new WeakMap<DocumentNode, Map<string, number>>();
+const MAX_PRICES_PER_DOCUMENT = 256;
+
+function computePrice(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  request: { operationName?: string | null; variables?: Record<string, unknown> | null },
+): number {
   try {
     return getComplexity({
       schema,

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { buildSchema, type ContainerType, type PubSub } from 'type-graphql';
+import { buildSchema, getMetadataStorage, type ContainerType, type PubSub } from 'type-graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { NodeResolver } from './node.resolver';
-import { scopeGuard } from '../common/auth/scope-guard';
+import { guardRootFields } from '../common/auth/root-scopes';
+import { validateOncePerRequest } from './argument-validation';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver';
 import { CheckpointResolver } from '../modules/checkpoints/checkpoint.resolver';
 import { CritiqueResolver } from '../modules/critiques/critique.resolver';
@@ -84,17 +85,36 @@ function resolverContainer(s: Services): ContainerType {
  * SDL). `services` are what the resolvers call; a schema built without them (printing the SDL,
  * inspecting it in tests) must not be executed.
  */
-export function buildAppSchema(
+export async function buildAppSchema(
   pubSub: PubSub = createPubSub(),
   services?: Services,
 ): Promise<GraphQLSchema> {
-  return buildSchema({
+  markPlainFieldsSimple();
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     pubSub,
     container: services ? resolverContainer(services) : undefined,
-    validate: { forbidUnknownValues: false },
-    globalMiddlewares: [scopeGuard],
+    validateFn: validateOncePerRequest,
   });
+  guardRootFields(schema);
+  return schema;
+}
+
+/**
+ * A field that only reads a property of the same name gets graphql-js's default resolver instead
+ * of type-graphql's wrapper (a resolver data object and a middleware chain per value): most of a
+ * large response is such fields.
+ */
+function markPlainFieldsSimple(): void {
+  for (const field of getMetadataStorage().fields) {
+    if (field.simple !== undefined) continue;
+    const plain =
+      field.schemaName === field.name &&
+      !field.middlewares?.length &&
+      !field.roles?.length &&
+      !field.params?.length;
+    if (plain) field.simple = true;
+  }
 }
 
 /** The schema's SDL in a stable order, as committed in schema.graphql. */

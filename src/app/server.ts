@@ -6,6 +6,11 @@ import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
@@ -165,6 +170,11 @@ async function listen(
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
       metrics.apolloPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Each of these hooks every resolved field when on; nothing here reads cache hints,
+      // traces or usage reports, so they cost a large response thousands of calls for nothing.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
     ],
     validationRules: armored.validationRules,
     parseOptions: armored.parseOptions,

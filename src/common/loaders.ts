@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
+import { preparedRows, rowReader } from './db/plain-rows';
 
 type Key = string | number;
 
@@ -14,8 +15,8 @@ export interface ChildrenOptions<T> {
 }
 
 /**
- * The per-request DataLoaders: one batched statement per (target, key, options) whatever the
- * number of parents. Named `<targets>By<Key>` in the registry; created on first use.
+ * The per-request DataLoaders: one batched, prepared statement per (target, key, options)
+ * whatever the number of parents. Named `<targets>By<Key>` in the registry; created on first use.
  */
 export class LoaderRegistry {
   private readonly loaders = new Map<string, DataLoader<Key, unknown>>();
@@ -31,74 +32,66 @@ export class LoaderRegistry {
     return loader as DataLoader<Key, V>;
   }
 
-  private column<T extends ObjectLiteral>(entity: EntityTarget<T>, prop: string): string {
-    const col = this.ds.getMetadata(entity).findColumnWithPropertyName(prop);
-    if (!col) throw new Error(`No column ${prop}`);
-    return col.databaseName;
-  }
-
   /** Rows by primary key; a missing row loads as null. */
   byId<T extends ObjectLiteral & { id: Key }>(entity: EntityTarget<T>): DataLoader<Key, T | null> {
-    const name = `${this.ds.getMetadata(entity).name}ById`;
+    const reader = rowReader(this.ds, entity);
     return this.memo(
-      name,
+      `${reader.table}ById`,
       () =>
         new DataLoader<Key, T | null>(async (ids) => {
-          const rows = await this.ds
-            .getRepository(entity)
-            .createQueryBuilder('e')
-            .where('e.id = ANY(:ids)', { ids: ids.map(String) })
-            .getMany();
+          const idType = reader.sqlType('id');
+          const text = `SELECT ${reader.selectList('e')} FROM "${reader.table}" e WHERE e.id = ANY($1::${idType}[])`;
+          const rows = reader.fromArrays(await preparedRows(this.ds, text, [ids.map(String)]));
           const byId = new Map(rows.map((r) => [String(r.id), r]));
           return ids.map((id) => byId.get(String(id)) ?? null);
         }),
     );
   }
 
-  /** The children of many parents at once, bounded per parent with a window function. */
+  /**
+   * The children of many parents at once, the first `first` of each: a LATERAL subquery per
+   * parent, so PostgreSQL walks the (key, order) index of each parent and stops after `first`
+   * rows, instead of ranking every child of every parent with a window function.
+   */
   childrenBy<T extends ObjectLiteral>(
     entity: EntityTarget<T>,
     key: keyof T & string,
     opts: ChildrenOptions<T>,
   ): DataLoader<Key, T[]> {
-    const meta = this.ds.getMetadata(entity);
-    const name = `${meta.name}sBy${key}:${JSON.stringify(opts)}`;
+    const reader = rowReader(this.ds, entity);
+    const name = `${reader.table}By${key}:${JSON.stringify(opts)}`;
     return this.memo(
       name,
       () =>
         new DataLoader<Key, T[]>(async (parents) => {
-          const keyCol = this.column(entity, key);
-          const orderCol = this.column(entity, opts.orderBy ?? 'id');
-          const params: Record<string, unknown> = { parents: parents.map(String), n: opts.first };
-          const conditions = [`"${keyCol}" = ANY(:parents)`];
+          const keyCol = reader.column(key);
+          const orderCol = reader.column(opts.orderBy ?? 'id').databaseName;
+          const values: unknown[] = [parents.map(String), opts.first];
+          const conditions = [`c."${keyCol.databaseName}" = p.key`];
           for (const [prop, value] of Object.entries(opts.where ?? {})) {
             if (value === undefined) continue;
-            const col = this.column(entity, prop);
-            conditions.push(value === null ? `"${col}" IS NULL` : `"${col}" = :w_${prop}`);
-            params[`w_${prop}`] = value;
+            const col = reader.column(prop).databaseName;
+            if (value === null) {
+              conditions.push(`c."${col}" IS NULL`);
+            } else {
+              values.push(value);
+              conditions.push(`c."${col}" = $${values.length}`);
+            }
           }
           if (opts.after !== undefined) {
-            conditions.push(`"${orderCol}" > :after`);
-            params.after = opts.after;
+            values.push(opts.after);
+            conditions.push(`c."${orderCol}" > $${values.length}`);
           }
-          const ranked =
-            `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "${keyCol}" ORDER BY "${orderCol}", id) AS rn ` +
-            `FROM "${meta.tableName}" WHERE ${conditions.join(' AND ')}) ranked WHERE rn <= :n`;
-          const rows = await this.ds
-            .getRepository(entity)
-            .createQueryBuilder('e')
-            .where(`e.id IN (${ranked})`, params)
-            .orderBy(`e.${opts.orderBy ?? 'id'}`, 'ASC')
-            .addOrderBy('e.id', 'ASC')
-            .getMany();
-          const grouped = new Map<string, T[]>();
-          for (const row of rows) {
-            const parent = String(row[key]);
-            const list = grouped.get(parent) ?? [];
-            list.push(row);
-            grouped.set(parent, list);
-          }
-          return parents.map((p) => grouped.get(String(p)) ?? []);
+          const text =
+            `SELECT p.ord, ${reader.selectList('c')} ` +
+            `FROM unnest($1::${reader.sqlType(key)}[]) WITH ORDINALITY AS p(key, ord) ` +
+            `CROSS JOIN LATERAL (SELECT * FROM "${reader.table}" c WHERE ${conditions.join(' AND ')} ` +
+            `ORDER BY c."${orderCol}", c.id LIMIT $2) c ORDER BY p.ord, c."${orderCol}", c.id`;
+          const raw = await preparedRows(this.ds, text, values);
+          const rows = reader.fromArrays(raw, 1);
+          const grouped: T[][] = parents.map(() => []);
+          for (let i = 0; i < raw.length; i++) grouped[Number(raw[i][0]) - 1].push(rows[i]);
+          return grouped;
         }),
     );
   }

@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { Max, Min } from 'class-validator';
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { badInput } from './errors';
+import { preparedRows, rowReader } from './db/plain-rows';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -78,6 +79,19 @@ export class CursorCodec {
   }
 }
 
+/** An edge whose cursor is signed only if the client asks for it. */
+class LazyEdge<T extends { id: string | number }> {
+  constructor(
+    readonly node: T,
+    private readonly cursors: CursorCodec,
+    private readonly type: string,
+  ) {}
+
+  get cursor(): string {
+    return this.cursors.encode(this.type, this.node.id);
+  }
+}
+
 export interface Connection<T> {
   edges: { node: T; cursor: string }[];
   nodes: T[];
@@ -96,16 +110,23 @@ export async function keysetPage<T extends ObjectLiteral & { id: string | number
   args: PageArgs,
 ): Promise<Connection<T>> {
   const alias = query.alias;
+  const mainAlias = query.expressionMap.mainAlias!;
   // The entity's name types the cursors: Dataset rows page with Dataset cursors only.
-  const type = query.expressionMap.mainAlias!.metadata.name;
+  const type = mainAlias.metadata.name;
   const counter = query.clone();
   const page = query.clone().orderBy(`${alias}.id`, 'ASC');
   if (args.after)
     page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(type, args.after) });
   // Even for first: 0, one row is read so that hasNextPage says whether any row follows.
-  const rows = await page.take(args.first + 1).getMany();
+  // The filters stay TypeORM's; the rows are read without its hydration (see RowReader).
+  const reader = rowReader(query.connection, mainAlias.target as EntityTarget<T>);
+  const [text, values] = page
+    .select(reader.selectList(`"${alias}"`))
+    .limit(args.first + 1)
+    .getQueryAndParameters();
+  const rows = reader.fromArrays(await preparedRows(query.connection, text, values));
   const nodes = rows.slice(0, args.first);
-  const edges = nodes.map((node) => ({ node, cursor: cursors.encode(type, node.id) }));
+  const edges = nodes.map((node) => new LazyEdge(node, cursors, type));
   return {
     edges,
     nodes,

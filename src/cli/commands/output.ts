@@ -27,6 +27,18 @@ export const clock = (iso?: string) =>
 /** "YYYY-MM-DD HH:MM:SS" (UTC) of an ISO time, for a table's date column. */
 export const dateTime = (iso: string) => iso.replace('T', ' ').slice(0, 19);
 
+/** A run's progress as the API reports it. */
+export interface RunProgress {
+  step?: number;
+  totalSteps?: number;
+  etaSeconds?: number;
+}
+
+/** "5/20" while a run counts its steps; undefined before it knows how many. */
+export function stepCount(p: RunProgress | null | undefined): string | undefined {
+  return p?.totalSteps ? `${p.step ?? 0}/${p.totalSteps}` : undefined;
+}
+
 /** "step 5/20 (25%) eta 1m02s train/loss=0.5": a progress line, without its time stamp. */
 export function stepProgress(
   step: number,

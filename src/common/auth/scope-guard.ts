@@ -1,23 +1,19 @@
-import { OperationTypeNode } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import type { RequestContext } from '../request-context';
 import { requireScope } from './principal';
-import { ApiKeyScope } from './scopes';
+import { rootFieldScope } from './root-scopes';
 
 /**
- * Secure by default: every root query needs READ and every root mutation WRITE, unless the
- * field declares another scope with @Extensions({ scope }). Nested fields inherit their root's.
+ * The root-field scope check as a middleware, for a subscription's subscribe function (which
+ * guardRootFields, wrapping resolvers, does not cover): a key without READ must not open the
+ * stream and read rows before its first event is refused.
  */
 export const scopeGuard: MiddlewareFn<RequestContext> = ({ info, context }, next) => {
   if (info.path.prev === undefined) {
-    const declared = info.parentType.getFields()[info.fieldName]?.extensions?.scope;
-    const required =
-      typeof declared === 'string'
-        ? (declared as ApiKeyScope)
-        : info.operation.operation === OperationTypeNode.MUTATION
-          ? ApiKeyScope.WRITE
-          : ApiKeyScope.READ;
-    requireScope(context.principal, required);
+    requireScope(
+      context.principal,
+      rootFieldScope(info.parentType, info.fieldName, info.operation.operation),
+    );
   }
   return next();
 };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DataSource, type EntitySchema, type Logger as TypeOrmLogger } from 'typeorm';
-import { currentRequest } from './request-scope';
+import { currentRequest, enableRequestScopes } from './request-scope';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /**
@@ -37,6 +37,7 @@ export interface DataSourceOptions {
 }
 
 export function createDataSource(url: string, opts: DataSourceOptions): DataSource {
+  if (opts.counter) enableRequestScopes();
   return new DataSource({
     type: 'postgres',
     url,

@@ -11,6 +11,16 @@ export interface RequestScope {
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
+/**
+ * Off until a statement counter asks for scopes: once entered, AsyncLocalStorage makes every
+ * promise of the process pay a hook, a large share of a big GraphQL response's CPU.
+ */
+let enabled = false;
+
+/** Called by a data source that counts statements (tests and benchmarks that count). */
+export function enableRequestScopes(): void {
+  enabled = true;
+}
 const scopes = new WeakMap<Request, RequestScope>();
 let nextId = 0;
 
@@ -24,7 +34,7 @@ export function currentRequest(): RequestScope | undefined {
  * happened to wake it (an announcement published while serving one).
  */
 export function outsideRequestScope<T>(work: () => T): T {
-  return storage.exit(work);
+  return enabled ? storage.exit(work) : work();
 }
 
 /**
@@ -32,6 +42,10 @@ export function outsideRequestScope<T>(work: () => T): T {
  * parser: a parser calls `next` from the socket's events, outside the scope entered before it.
  */
 export function enterRequestScope(req: Request, _res: Response, next: NextFunction): void {
+  if (!enabled) {
+    next();
+    return;
+  }
   let scope = scopes.get(req);
   if (!scope) {
     scope = { requestId: String(++nextId) };

@@ -1,11 +1,12 @@
 /**
- * What `runs watch` and `curricula watch` share: following a subscription through dropped
- * connections (resubscribe with back-off, poll when the WebSocket keeps failing while HTTP
- * answers, give up after the reconnect timeout), and stopping cleanly on Ctrl-C.
+ * Following a subscription through dropped connections: resubscribe with back-off (0.5 s
+ * doubling to 5 s), poll instead when the subscription is not served or the WebSocket keeps
+ * failing while HTTP answers, give up after the reconnect timeout (exit 3).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApiClient, ApiError } from '../api-client';
-import { clock } from './output';
+import { clock } from '../commands/output';
+import { LostConnection } from './lost-connection';
 
 export interface Followed {
   api: ApiClient;
@@ -32,9 +33,9 @@ export interface Followed {
   line(text: string): void;
 }
 
-/** The subscription, resubscribed after each drop; polling when it is not served or keeps failing. */
+/** The subscription, resubscribed after each drop; polls when it is not served or keeps failing. */
 export async function followSubscription(f: Followed): Promise<void> {
-  let lostSince: number | undefined;
+  const lost = new LostConnection(f.reconnectMs);
   let failuresWithoutEvents = 0;
   let delay = 500;
   for (;;) {
@@ -44,19 +45,18 @@ export async function followSubscription(f: Followed): Promise<void> {
       return;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      const gotEvents = f.received() > receivedBefore;
       if (err.code === 'BAD_USER_INPUT' && f.notServed.test(err.message)) {
         f.line(`(${f.subscription} not available: ${err.message}; polling)`);
         return f.poll();
       }
       if (err.code !== 'CONNECTION') throw err;
       await f.api.close();
-      if (gotEvents) {
-        lostSince = undefined;
+      if (f.received() > receivedBefore) {
+        lost.answered();
         failuresWithoutEvents = 0;
         delay = 500;
       }
-      lostSince ??= Date.now();
+      lost.failed();
       failuresWithoutEvents += 1;
       // The API answers over HTTP but the WebSocket keeps failing: poll instead.
       if (failuresWithoutEvents >= 3 && (await f.httpAnswers())) {
@@ -64,30 +64,11 @@ export async function followSubscription(f: Followed): Promise<void> {
         f.line(`(subscription unavailable: ${err.message}; polling ${target}instead)`);
         return f.poll();
       }
-      if (Date.now() - lostSince > f.reconnectMs) {
-        throw new ApiError(
-          `${err.message}; gave up after ${Math.round(f.reconnectMs / 1000)}s`,
-          'CONNECTION',
-        );
-      }
+      if (lost.expired) throw lost.giveUp(err);
       f.line(`[${clock()}] connection lost (${err.message}); ${f.resumeNote()}`);
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
       if (f.ended?.()) return;
     }
   }
-}
-
-/**
- * Until the returned function is called, Ctrl-C clears the display, says that `watched` (e.g.
- * "run X") goes on and that `cancelCommand` stops it, and exits 130.
- */
-export function exitOnCtrlC(watched: string, cancelCommand: string, clear: () => void): () => void {
-  const onSigint = () => {
-    clear();
-    process.stderr.write(`\nStopped watching; ${watched} goes on (${cancelCommand} stops it).\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
-  return () => process.removeListener('SIGINT', onSigint);
 }
