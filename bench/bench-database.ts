@@ -15,6 +15,8 @@ export async function benchDatabase(): Promise<() => Promise<void>> {
   process.env.TEST_DATABASE_URL = pg.url;
   return async () => {
     await pg.stop();
+    // As root the data lives where resolveDataDir put it, not in the folder asked for.
+    fs.rmSync(pg.dataDir, { recursive: true, force: true });
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 }

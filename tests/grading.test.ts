@@ -115,7 +115,7 @@ describe('grader', () => {
   it('shares its version string with the Python grader', () => {
     assert.equal(GRADER_VERSION, 'stagewise-grader/1');
     const python = fs.readFileSync(
-      path.join(repoRoot(), 'gpu-runner', 'gpu_runner', 'grading.py'),
+      path.join(repoRoot(), 'gpu-runner', 'gpu_runner', 'grading', '__init__.py'),
       'utf8',
     );
     assert.match(python, new RegExp(`^GRADER_VERSION = "${GRADER_VERSION}"$`, 'm'));

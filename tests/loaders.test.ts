@@ -39,11 +39,11 @@ interface NestedSample {
 }
 
 /**
- * The statements one request costs: the API key lookup, the page, then one batched statement
- * per nested field whatever the number of parents: dataset, traces, trace.sample, passRates,
- * passRate.checkpoint, assignments, assignment.policy.
+ * The statements one request costs (its API key is cached after the first request): the page,
+ * then one batched statement per nested field whatever the number of parents: dataset, traces,
+ * trace.sample, passRates, passRate.checkpoint, assignments, assignment.policy.
  */
-const NESTED_STATEMENTS = 9;
+const NESTED_STATEMENTS = 8;
 
 describe('loaders', () => {
   let t: TestServer;
@@ -195,7 +195,7 @@ describe('loaders', () => {
           [`${n.externalId}-t0`, `${n.externalId}-t1`],
         );
       }
-      assert.equal(count, 3);
+      assert.equal(count, 2);
     });
 
     it('batches the same nested field with different arguments into one statement per argument set', async () => {
@@ -214,8 +214,8 @@ describe('loaders', () => {
         assert.equal(n.all.length, 2);
         assert.deepEqual(n.only, [{ checkpoint: { name: 'ld-c2' } }]);
       }
-      // key lookup, page, passRates, passRates(checkpointId), checkpoint
-      assert.equal(count, 5);
+      // page, passRates, passRates(checkpointId), checkpoint
+      assert.equal(count, 4);
     });
   });
 
@@ -280,9 +280,9 @@ describe('loaders', () => {
     it('reads run.events and run.inputCheckpoint for many runs in a fixed number of statements', async () => {
       const few = await statements(RUNS, { first: 2 });
       const many = await statements(RUNS, { first: 12 });
-      // key lookup, page, events, event.run, inputCheckpoint
-      assert.equal(few.count, 5);
-      assert.equal(many.count, 5);
+      // page, events, event.run, inputCheckpoint
+      assert.equal(few.count, 4);
+      assert.equal(many.count, 4);
       const nodes = many.data.runs.nodes as {
         id: string;
         events: { seq: number; payload: { run: number }; run: { id: string } }[];
@@ -309,10 +309,10 @@ describe('loaders', () => {
       const Q = `query($first: Int!) { critiques(first: $first) { nodes { diagnosis sample { externalId } failedTrace { text correct sample { externalId } } run { id } } } }`;
       const few = await statements(Q, { first: 3 });
       const many = await statements(Q, { first: 12 });
-      // key lookup, page, sample, failedTrace, run; failedTrace.sample hits the sample loader's
-      // cache, filled by critique.sample.
-      assert.equal(few.count, 5);
-      assert.equal(many.count, 5);
+      // page, sample, failedTrace, run; failedTrace.sample hits the sample loader's cache,
+      // filled by critique.sample.
+      assert.equal(few.count, 4);
+      assert.equal(many.count, 4);
       const nodes = many.data.critiques.nodes as {
         diagnosis: string;
         sample: { externalId: string };

@@ -1,8 +1,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createAppDataSource } from '../src/app/data-source';
+import { repoRoot } from './helpers/processes';
 import { createTestDatabase } from './helpers/test-server';
+
+/**
+ * The migration names the repository's migrations/ folder holds, oldest first: the file
+ * `1795664306714-Initial.ts` declares class and name `Initial1795664306714`.
+ */
+function committedMigrationNames(): string[] {
+  return fs
+    .readdirSync(path.join(repoRoot(), 'migrations'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => {
+      const m = /^(\d+)-(\w+)\.ts$/.exec(f);
+      assert.ok(m, `migrations/${f} is not named TIMESTAMP-Name.ts`);
+      return { timestamp: Number(m[1]), name: `${m[2]}${m[1]}` };
+    })
+    .sort((a, b) => a.timestamp - b.timestamp)
+    .map((m) => m.name);
+}
 
 async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
   const sql = await ds.driver.createSchemaBuilder().log();
@@ -48,8 +68,15 @@ describe('migrations', () => {
     await db?.drop();
   });
 
-  it('finds migrations to run', () => {
-    assert.ok(ds.migrations.length > 0, 'compiled migrations are found');
+  it('finds exactly the migrations of migrations/, in the order of their timestamps', () => {
+    // A compiled migration left in dist/ after its source was removed or renamed, a class whose
+    // name does not match its file, or a file the build missed would each show here.
+    const committed = committedMigrationNames();
+    assert.ok(committed.length > 0, 'migrations/ holds migrations');
+    assert.deepEqual(
+      ds.migrations.map((m) => m.name),
+      committed,
+    );
   });
 
   it('brings a fresh database to exactly what the entities describe', async () => {

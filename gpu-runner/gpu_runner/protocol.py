@@ -18,8 +18,6 @@ ENV_RUN_TOKEN_FILE = "STAGEWISE_RUN_TOKEN_FILE"
 ENV_WORK_DIR = "STAGEWISE_WORK_DIR"
 
 EVENT_TYPES = ("STATUS", "PROGRESS", "METRIC", "LOG", "ARTIFACT")
-FINAL_STATUSES = ("SUCCEEDED", "FAILED")
-STAGES = ("PROBE", "SFT", "RL", "EVAL", "BRIDGE", "CRITIQUE")
 
 BUFFER_FILE = "events.buffer.jsonl"
 HEARTBEAT_EVERY_S = 5.0  # the contract says "at least every 10 s": half of it leaves slack

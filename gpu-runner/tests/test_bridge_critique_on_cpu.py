@@ -5,7 +5,6 @@ for the openai teacher, a stand-in chat-completions endpoint (tests/teacher_stan
 stages alone on a recording client.
 """
 import json
-import os
 
 import pytest
 from api_standin import StandInApi
@@ -17,7 +16,6 @@ from gpu_runner.client import ApiClient, EventReporter
 from gpu_runner.protocol import RunEnv
 from gpu_runner.stages import bridge, critique
 from gpu_runner.tasks import arithmetic as A
-from gpu_runner.teachers import TeacherFatalError
 from gpu_runner.teachers.critique import BuiltinCritiqueTeacher
 
 JUNK = "Write a poem about the sea."

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from gpu_runner import grading, grading_symbolic
 from gpu_runner.grading import GRADER_VERSION, Grade, extract_answer, grade, is_equivalent
+from gpu_runner.grading import symbolic, sympy_worker
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "gpu-runner"
@@ -59,15 +59,15 @@ def test_megabyte_pathological_outputs_return_quickly_on_cpu():
 
 def test_a_symbolic_timeout_kills_the_worker_and_the_next_comparison_gets_a_fresh_one_on_cpu(
         monkeypatch):
-    monkeypatch.setattr(grading, "SYMBOLIC_TIME_LIMIT_S", 0.5)
+    monkeypatch.setattr(symbolic, "SYMBOLIC_TIME_LIMIT_S", 0.5)
     assert is_equivalent("2x", "x+x")
-    worker = grading_symbolic._worker._proc
+    worker = sympy_worker._worker._proc
     started = time.monotonic()
     assert not is_equivalent(r"\sin(10^{10^{12}})", r"\cos(10^{10^{12}})")  # minutes in SymPy
     assert time.monotonic() - started < 5.0
     assert worker.poll() is not None  # killed
     assert is_equivalent("(x+1)^3", "x^3+3x^2+3x+1")
-    assert grading_symbolic._worker._proc.pid != worker.pid
+    assert sympy_worker._worker._proc.pid != worker.pid
 
 
 def test_grade_keeps_the_runner_api_on_cpu():

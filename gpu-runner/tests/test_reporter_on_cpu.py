@@ -1,7 +1,4 @@
 """The event reporter against a stand-in for the API (tests/api_standin.py, not the real API)."""
-import json
-import os
-import threading
 import time
 
 from api_standin import StandInApi

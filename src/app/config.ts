@@ -64,6 +64,11 @@ const schema = z.object({
   REDIS_URL: z.string().url().optional(),
   /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`; unset: open. */
   METRICS_TOKEN: z.string().min(16).optional(),
+  /**
+   * How long an API key's scopes are trusted without a database lookup. A revoke takes effect
+   * at once regardless (every process is told); this only bounds a lost announcement. 0: off.
+   */
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** GET /readyz answers 503 when the database has not answered within this long. */
   READYZ_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   /** Webhook deliveries: attempts in all (the first and its retries) before FAILED. */

@@ -95,7 +95,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     // [live updates] listening before anything can subscribe or publish.
     announcer = await createAnnouncer(config, ds, log);
-    return await listen(config, log, ds, announcer, target, opts);
+    return await listen(config, log, ds, announcer, target);
   } catch (err) {
     await announcer?.close();
     if (ds?.isInitialized) await ds.destroy();
@@ -110,7 +110,6 @@ async function listen(
   ds: DataSource,
   announcer: AnnouncementBus,
   target: DatabaseTarget,
-  _opts: StartOptions,
 ): Promise<RunningServer> {
   const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
   // Runners call back on this URL; it is known once the server listens, before any run starts.

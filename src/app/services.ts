@@ -44,7 +44,7 @@ export interface ServiceDeps {
  */
 export function createServices(deps: ServiceDeps) {
   const { config, ds, live } = deps;
-  const apiKeys = new ApiKeyService(ds);
+  const apiKeys = new ApiKeyService(ds, live, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
   const journal = new RunJournal(ds, live);
   const samples = new SampleService();
   const manifests = new ManifestService(samples);

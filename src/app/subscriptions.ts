@@ -26,6 +26,7 @@ import { authenticate } from './auth.middleware';
 import type { Principal } from '../common/auth/principal';
 import { formatGraphQLError } from '../common/errors';
 import type { CursorCodec } from '../common/pagination';
+import { sharedSubscribe } from './shared-subscribe';
 
 /** Where subscriptions are served, on the API's one HTTP port. */
 export const WS_PATH = '/graphql';
@@ -140,8 +141,19 @@ export function mountSubscriptions(
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatGraphQLError(e.toJSON(), e, logUnknown));
   // Both libraries send what onNext returns as is, so formatted errors replace the raw ones.
+  // Shared results (below) come formatted already: their errors are no longer GraphQLErrors.
   const formatResult = <R extends { errors?: readonly GraphQLError[] }>(result: R): R =>
-    result.errors ? { ...result, errors: format(result.errors) } : result;
+    result.errors?.some((e) => e instanceof GraphQLError)
+      ? { ...result, errors: format(result.errors) }
+      : result;
+  // One execution per event and operation, for all subscribers of a run (shared-subscribe.ts).
+  const subscribe = sharedSubscribe({
+    audienceOf: (context) => {
+      const { principal } = context as RequestContext;
+      return `${[...principal.scopes].sort().join(',')}/${principal.runId ?? ''}`;
+    },
+    finish: formatResult,
+  });
   const contextFor = (req: { id: unknown; log: Logger; principal?: Principal }): RequestContext =>
     createRequestContext(
       { ds: deps.ds, cursors: deps.cursors, announcements: deps.services.announcements },
@@ -156,6 +168,7 @@ export function mountSubscriptions(
   const ws = useServer<Record<string, unknown>, { principal: Principal; connectionId: number }>(
     {
       schema,
+      subscribe,
       async onConnect(ctx) {
         const token = wsToken(ctx.connectionParams, ctx.extra.request);
         const principal = token ? await deps.services.apiKeys.authenticate(token) : null;
@@ -202,6 +215,7 @@ export function mountSubscriptions(
   const streams = new Set<Response>();
   const sse = createSseHandler<SseContext>({
     schema,
+    subscribe,
     // The gate in onSubscribe validated already, with the full rule set.
     validate: () => [],
     onSubscribe(req, params) {

@@ -1,5 +1,8 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadConfig } from '../app/config';
+import { createAnnouncer } from '../common/pubsub';
 import { fail, withDatabase } from './with-database';
 import { ApiKeyService } from '../modules/api-keys/api-key.service';
 import { ApiKey, ApiKeyScope } from '../modules/api-keys/api-key.entity';
@@ -72,7 +75,9 @@ async function main(argv: string[]): Promise<void> {
     });
   } else if (command === 'revoke' && target) {
     await withDatabase(async (ds) => {
-      const key = await new ApiKeyService(ds).revoke(target);
+      // Running API processes cache keys: the announcement makes them drop this one at once.
+      const bus = await createAnnouncer(loadConfig(), ds, pino({ level: 'silent' }));
+      const key = await new ApiKeyService(ds, bus).revoke(target).finally(() => bus.close());
       console.log(
         `Revoked key ${key.id} (${key.name}, ${key.prefix}…) at ${key.revokedAt?.toISOString()}`,
       );

@@ -1,8 +1,8 @@
 /**
  * The grader (SPEC.md): the final answer of a model's output, and whether it is equivalent to
  * the gold answer. The same spec is implemented in Python for the runner's RL reward
- * (gpu-runner/gpu_runner/grading.py); both pass tests/fixtures/grading-cases.jsonl, and every
- * graded trace records GRADER_VERSION.
+ * (gpu-runner/gpu_runner/grading/, one Python file per file here); both pass
+ * tests/fixtures/grading-cases.jsonl, and every graded trace records GRADER_VERSION.
  */
 import { extractAnswer } from './extract';
 import { isEquivalent } from './equivalence';

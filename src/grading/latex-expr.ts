@@ -1,8 +1,8 @@
 /**
  * LaTeX to expression tree (SPEC.md §4): one tokenizer and one recursive-descent parser, the
- * same as `_to_expr` in gpu_runner/grading.py, so that mathjs here and SymPy there evaluate the
- * same tree. Neither library parses LaTeX, and their own parsers disagree on implicit products
- * and precedence; a shared grammar removes that difference.
+ * same as `to_expr` in gpu_runner/grading/latex_expr.py, so that mathjs here and SymPy there
+ * evaluate the same tree. Neither library parses LaTeX, and their own parsers disagree on
+ * implicit products and precedence; a shared grammar removes that difference.
  */
 
 /** An expression tree; it travels as JSON to the Python side's SymPy worker. */

@@ -1,8 +1,8 @@
 /**
  * Normalisation (SPEC.md §2): the rewrites that make `$\dfrac{1}{2}$`, `\frac12` and `1/2`, or
  * `5\text{ cm}` and `5`, compare equal as strings before any number or symbolic comparison. The
- * steps run in the spec's order; Python's `_normalize` in gpu_runner/grading.py is the same
- * list, line for line.
+ * steps run in the spec's order; Python's `normalize` in gpu_runner/grading/normalize.py is the
+ * same list, line for line.
  */
 import { matchingBrace, stripTrailingDots, trimWs } from './text';
 

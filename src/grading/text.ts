@@ -1,6 +1,6 @@
 /**
  * String helpers shared by the grading rules (SPEC.md). Python mirrors each one in
- * gpu_runner/grading.py; they avoid JavaScript's Unicode-aware trim so both sides strip the
+ * gpu_runner/grading/text.py; they avoid JavaScript's Unicode-aware trim so both sides strip the
  * same characters.
  */
 

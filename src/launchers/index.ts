@@ -30,10 +30,6 @@ export interface LauncherByName {
   kubernetes: KubernetesLauncher;
 }
 
-export function isLauncherName(name: string): name is LauncherName {
-  return (LAUNCHER_NAMES as readonly string[]).includes(name);
-}
-
 export function createLauncher(name: 'local', options?: LocalLauncherOptions): LocalLauncher;
 export function createLauncher(name: 'slurm', options?: SlurmLauncherOptions): SlurmLauncher;
 export function createLauncher(

@@ -56,7 +56,10 @@ export interface SlurmLauncherOptions {
   commandTimeoutMs?: number;
 }
 
-/** Slurm's job states, by what they mean to a launcher. */
+/**
+ * Slurm's job states, by what they mean to a launcher; any other state (COMPLETED, FAILED,
+ * TIMEOUT...) means the job has ended.
+ */
 const PENDING_STATES = new Set([
   'PENDING',
   'CONFIGURING',
@@ -73,19 +76,6 @@ const RUNNING_STATES = new Set([
   'STAGE_OUT',
   'SUSPENDED',
   'STOPPED',
-]);
-export const SLURM_TERMINAL_STATES = new Set([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-  'SPECIAL_EXIT',
-  'REVOKED',
 ]);
 
 type Exited = Extract<JobState, { state: 'EXITED' }>;

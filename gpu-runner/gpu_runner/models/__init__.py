@@ -1,7 +1,6 @@
 """Model backends behind one small interface (see `CausalLM`), and `load_model` to pick one."""
 from __future__ import annotations
 
-import json
 import os
 from typing import List, Optional, Protocol, Sequence
 
@@ -80,8 +79,3 @@ def load_model(
     from .tiny_gpt import TinyBackend, TinyGPTConfig
 
     return TinyBackend.new(TinyGPTConfig.preset(model_size), device)
-
-
-def read_json(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)

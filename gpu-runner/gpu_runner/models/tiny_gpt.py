@@ -13,7 +13,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -64,6 +64,9 @@ class TinyGPTConfig:
     n_head: int = 4
     n_embd: int = 64
     rope_base: float = 10000.0
+    # Residual dropout, off by default (the built-in task does not need it); generation and the RL
+    # update run in eval mode, so it acts in SFT only. Older checkpoints without it load as 0.
+    dropout: float = 0.0
 
     PRESETS = {  # model_size -> (n_layer, n_head, n_embd)
         "tiny": (2, 4, 64),
@@ -140,10 +143,11 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(
             nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(), nn.Linear(4 * cfg.n_embd, cfg.n_embd)
         )
+        self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, cos, sin, mask, cache):
-        x = x + self.attn(self.ln1(x), cos, sin, mask, cache)
-        return x + self.mlp(self.ln2(x))
+        x = x + self.drop(self.attn(self.ln1(x), cos, sin, mask, cache))
+        return x + self.drop(self.mlp(self.ln2(x)))
 
 
 class TinyGPT(nn.Module):
@@ -196,11 +200,17 @@ class TinyGPT(nn.Module):
         return self.lm_head(self.ln_f(x))  # (B, T, V)
 
 
+def sampling_logprobs(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits (..., V) -> log-probabilities (..., V) of the distribution sampled at `temperature`
+    (temperature <= 0, greedy, reads as 1). The RL loss divides by the same temperature."""
+    return F.log_softmax(logits.float() / (temperature if temperature > 0 else 1.0), dim=-1)
+
+
 def sample_next(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """logits (B, V) -> token ids (B,). temperature <= 0 is greedy."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
-    probs = F.softmax(logits.float() / temperature, dim=-1)
+    probs = sampling_logprobs(logits, temperature).exp()
     return torch.multinomial(probs, 1).squeeze(1)
 
 
@@ -268,8 +278,15 @@ class TinyBackend:
     def logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.module(input_ids, attention_mask)
 
-    @torch.no_grad()
     def generate(self, prompts: List[List[int]], max_new_tokens: int, temperature: float) -> List[List[int]]:
+        return self.generate_with_logprobs(prompts, max_new_tokens, temperature)[0]
+
+    @torch.no_grad()
+    def generate_with_logprobs(self, prompts: List[List[int]], max_new_tokens: int,
+                               temperature: float) -> Tuple[List[List[int]], List[List[float]]]:
+        """Completions (without EOS) and the log-probability, at `temperature`, of every token
+        sampled (EOS included when the row stopped by itself): what the policy assigned at sampling
+        time, with the KV cache and left padding, for checking the loss's full forward pass."""
         was_training = self.module.training
         self.module.eval()
         ids, mask = left_pad(prompts, self.pad_id, self.device)  # (B, P)
@@ -277,11 +294,12 @@ class TinyBackend:
         caches = [LayerCache() for _ in self.module.blocks]
         logits = self.module(ids, mask, caches, 0)[:, -1]  # (B, V)
         finished = torch.zeros(B, dtype=torch.bool, device=self.device)
-        out = []
+        out, out_logp = [], []
         for t in range(max_new_tokens):
             nxt = sample_next(logits, temperature)  # (B,)
             nxt = torch.where(finished, torch.full_like(nxt, self.pad_id), nxt)
             out.append(nxt)
+            out_logp.append(sampling_logprobs(logits, temperature).gather(-1, nxt[:, None]).squeeze(-1))  # (B,)
             finished |= nxt == self.eos_id
             if bool(finished.all()) or t == max_new_tokens - 1:
                 break
@@ -289,13 +307,15 @@ class TinyBackend:
             logits = self.module(nxt[:, None], mask, caches, P + t)[:, -1]
         self.module.train(was_training)
         if not out:
-            return [[] for _ in range(B)]
+            return [[] for _ in range(B)], [[] for _ in range(B)]
         gen = torch.stack(out, dim=1).tolist()  # (B, N)
-        completions = []
-        for row in gen:
+        gen_logp = torch.stack(out_logp, dim=1).tolist()  # (B, N)
+        completions, logps = [], []
+        for row, row_logp in zip(gen, gen_logp):
             cut = row.index(self.eos_id) if self.eos_id in row else len(row)
             completions.append(row[:cut])
-        return completions
+            logps.append(row_logp[: cut + 1] if cut < len(row) else row_logp)
+        return completions, logps
 
     def export_onnx(self, path: str) -> Optional[str]:
         from .onnx_export import export_tiny_gpt

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -135,28 +135,21 @@ def rollout_batch(prompts: List[List[int]], completions: List[List[int]], pad_id
     return RolloutBatch(ids.to(device), mask.to(device), ids[:, P:].to(device), cmask.to(device), P)
 
 
-def completion_logprobs(model, batch: RolloutBatch) -> torch.Tensor:
-    """log p of each completion token under `model`: (B, C). The logit at column t predicts t + 1."""
+def completion_logprobs(model, batch: RolloutBatch, temperature: float = 1.0) -> torch.Tensor:
+    """log p of each completion token under `model` sampling at `temperature`: (B, C). The logit at
+    column t predicts t + 1. Logits are divided by the temperature (<= 0, greedy, reads as 1): the
+    policy-gradient maths need the probabilities the tokens were actually sampled with."""
     from ..losses import token_logprobs
 
     logits = model.logits(batch.input_ids, batch.attention_mask)  # (B, P + C, V)
     P, C = batch.prompt_len, batch.completion.shape[1]
-    return token_logprobs(logits[:, P - 1: P - 1 + C], batch.completion)
+    scaled = logits[:, P - 1: P - 1 + C] / (temperature if temperature > 0 else 1.0)  # (B, C, V)
+    return token_logprobs(scaled, batch.completion)
 
 
 def with_eos(completion: List[int], eos_id: int, max_new_tokens: int) -> List[int]:
     """The tokens the policy actually sampled: the completion plus EOS when it stopped by itself."""
     return completion + [eos_id] if len(completion) < max_new_tokens else completion
-
-
-def generate_in_batches(model, prompts: List[List[int]], max_new_tokens: int, temperature: float,
-                        batch_rows: int, on_batch: Optional[Callable[[int], None]] = None) -> List[List[int]]:
-    out: List[List[int]] = []
-    for i in range(0, len(prompts), batch_rows):
-        out.extend(model.generate(prompts[i: i + batch_rows], max_new_tokens, temperature))
-        if on_batch:
-            on_batch(len(out))
-    return out
 
 
 def rollout_record(item: dict, key: str, text: str, grade, token_count: int) -> dict:

@@ -8,12 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type ApiClient, ApiError, UsageError } from '../api-client';
-import {
-  convertFile,
-  IMPORT_FORMATS,
-  type ImportFormat,
-} from '../../modules/importers/import-file';
-import { MAPPING_FIELDS, parseMapping, type ColumnMapping } from '../../modules/importers/mapping';
+import { IMPORT_FORMATS, MAPPING_FIELDS, type ImportFormat } from '../importers/formats';
+import type { ColumnMapping } from '../importers/mapping';
 import { listOption, noPositionals, parse, requireOptions } from './args';
 import { datasetIdByName } from './datasets';
 import { printJson } from './output';
@@ -41,10 +37,10 @@ interface TracesResult {
   existing: number;
 }
 
-function mappingOption(
+async function mappingOption(
   format: ImportFormat,
   values: string[] | undefined,
-): ColumnMapping | undefined {
+): Promise<ColumnMapping | undefined> {
   const pairs = listOption(values);
   if (format === 'gsm8k' || format === 'math') {
     if (pairs.length)
@@ -54,6 +50,8 @@ function mappingOption(
   if (!pairs.length) {
     throw new UsageError(`--format ${format} needs --map, e.g. problem=question,answer=final`);
   }
+  // Loaded here, not at start-up: see importers/formats.ts.
+  const { parseMapping } = await import('../importers/mapping.js');
   try {
     return parseMapping(pairs);
   } catch (err) {
@@ -142,7 +140,7 @@ export async function importCommand(api: ApiClient, argv: string[]): Promise<num
   }
   const split = String(values.split).toLowerCase();
   if (split !== 'train' && split !== 'eval') throw new UsageError('--split is train or eval');
-  const mapping = mappingOption(format, values.map);
+  const mapping = await mappingOption(format, values.map);
   const file = positionals[0];
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
     throw new UsageError(`no such file: ${file}`);
@@ -155,6 +153,7 @@ export async function importCommand(api: ApiClient, argv: string[]): Promise<num
     const tracesFile = path.join(dir, 'traces.ndjson');
     let reading: TransferProgress | undefined;
     let converted;
+    const { convertFile } = await import('../importers/import-file.js');
     try {
       converted = await convertFile({
         format,

@@ -12,7 +12,10 @@ export class StatementCounter implements TypeOrmLogger {
   count = 0;
   /** Sees each counted statement's text (tests that tell statements apart). */
   onQuery?: (query: string) => void;
+  /** Sees every statement, background work included (live streams read outside requests). */
+  onAnyQuery?: (query: string) => void;
   logQuery(query: string): void {
+    this.onAnyQuery?.(query);
     if (!currentRequest()) return;
     this.count += 1;
     this.onQuery?.(query);

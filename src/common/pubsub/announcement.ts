@@ -7,9 +7,9 @@
 export type Announcement =
   | { k: 'runEvents'; id: number; seq: number }
   | { k: 'runUpdated'; id: number }
-  | { k: 'curriculumUpdated'; id: number };
-
-export type AnnouncementKind = Announcement['k'];
+  | { k: 'curriculumUpdated'; id: number }
+  /** API key `id` was revoked or its scopes changed: every process drops it from its cache. */
+  | { k: 'apiKeyChanged'; id: number };
 
 /** The one channel every process publishes on and listens to. */
 export const ANNOUNCEMENT_CHANNEL = 'stagewise_events';
@@ -47,5 +47,7 @@ export function decodeAnnouncement(text: string): Announcement | undefined {
       ? { k, id, seq: seq as number }
       : undefined;
   }
-  return k === 'runUpdated' || k === 'curriculumUpdated' ? { k, id } : undefined;
+  return k === 'runUpdated' || k === 'curriculumUpdated' || k === 'apiKeyChanged'
+    ? { k, id }
+    : undefined;
 }

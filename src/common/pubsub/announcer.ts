@@ -10,11 +10,6 @@ export interface Announcer {
   runUpdated(runId: number): Promise<void>;
   /** Curriculum `curriculumId` changed phase, round or status. */
   curriculumUpdated(curriculumId: number): Promise<void>;
+  /** API key `keyId` was revoked or changed scopes: caches of it everywhere must go. */
+  apiKeyChanged(keyId: number): Promise<void>;
 }
-
-/** For processes that publish nothing (CLI tools). */
-export const silentAnnouncer: Announcer = {
-  runEvents: () => Promise.resolve(),
-  runUpdated: () => Promise.resolve(),
-  curriculumUpdated: () => Promise.resolve(),
-};

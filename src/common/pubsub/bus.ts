@@ -101,6 +101,10 @@ export class AnnouncementBus implements Announcer, AnnouncementSource {
     return this.publish({ k: 'curriculumUpdated', id: curriculumId });
   }
 
+  apiKeyChanged(keyId: number): Promise<void> {
+    return this.publish({ k: 'apiKeyChanged', id: keyId });
+  }
+
   /**
    * Never rejects: the writer's data is committed already, and a lost announcement only delays
    * readers until their next resync or poll. Failing the writer's request would be worse.
@@ -159,6 +163,7 @@ export const offlineAnnouncements: Announcer & AnnouncementSource = {
   runEvents: () => Promise.resolve(),
   runUpdated: () => Promise.resolve(),
   curriculumUpdated: () => Promise.resolve(),
+  apiKeyChanged: () => Promise.resolve(),
   listen: () => () => undefined,
   track: () => undefined,
 };

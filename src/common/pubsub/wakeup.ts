@@ -14,15 +14,19 @@ export class Wakeup {
     release?.();
   }
 
-  /** Until the next notify (or at once if one is pending), `ms` elapse, or `stop` settles. */
-  async wait(ms: number, stop: Promise<unknown>): Promise<void> {
+  /**
+   * Until the next notify (or at once if one is pending), `ms` elapse, or `stop` settles. Without
+   * `ms` no timer is set, and without `stop` nothing is attached to a long-lived promise: a
+   * reader woken thousands of times should have its stopping call notify() instead.
+   */
+  async wait(ms = Infinity, stop?: Promise<unknown>): Promise<void> {
     if (!this.pending) {
       let timer: NodeJS.Timeout | undefined;
       const woken = new Promise<void>((resolve) => {
         this.release = resolve;
-        timer = setTimeout(resolve, ms);
+        if (Number.isFinite(ms)) timer = setTimeout(resolve, ms);
       });
-      await Promise.race([woken, stop]);
+      await (stop ? Promise.race([woken, stop]) : woken);
       clearTimeout(timer);
       this.release = undefined;
     }

@@ -29,22 +29,24 @@ export interface DispatcherOptions {
 
 /** A slot is looked for this often while a launcher is at its limit. */
 const SLOT_POLL_MS = 1_000;
+/** An idle queue is polled this often (pg-boss's minimum is 0.5 s; its default 2 s). */
+const QUEUE_POLL_SECONDS = 1;
+/** How long close waits for a launch under way. */
+const CLOSE_TIMEOUT_MS = 10_000;
 /** pg-boss caps a job's lifetime below 24 h; a longer run outlives its job harmlessly. */
 const JOB_EXPIRE_HOURS = 23;
 
 const queueName = (launcher: string) => `runs-${launcher}`;
 
 /**
- * Runs go through a durable queue (pg-boss), one queue per launcher. A worker takes a QUEUED
- * run when its launcher has a free slot, moves it to STARTING, gives it a runner key and
- * launches it, then holds the slot until the run ends.
+ * Runs go through a durable queue (pg-boss), one queue and one worker per launcher. The worker
+ * takes a QUEUED run, waits until its launcher has a free slot (fewer LIVE runs than its limit,
+ * counted across every API process), moves it to STARTING, gives it a runner key and launches
+ * it. The run then holds its slot until it ends; the job is done.
  */
 export class RunDispatcher implements RunDispatch {
   private readonly boss: PgBoss;
   private stopping = false;
-  /** Resolved on close: workers let go of the jobs of runs that outlive this process. */
-  private release!: () => void;
-  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
 
   constructor(
     private readonly deps: {
@@ -56,36 +58,42 @@ export class RunDispatcher implements RunDispatch {
     },
     private readonly opts: DispatcherOptions,
   ) {
-    this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 4, schema: 'pgboss' });
+    this.boss = new PgBoss({
+      connectionString: opts.databaseUrl,
+      max: 4,
+      schema: 'pgboss',
+      // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
+      schedule: false,
+    });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'queue error'));
   }
 
   async start(): Promise<void> {
     await this.boss.start();
-    for (const [name, limit] of Object.entries(this.opts.maxConcurrent)) {
+    for (const name of Object.keys(this.opts.maxConcurrent)) {
       await this.boss.createQueue(queueName(name), {
         name: queueName(name),
         retryLimit: 0,
         expireInHours: JOB_EXPIRE_HOURS,
       });
-      // One worker per slot: each holds its job while its run lives.
-      for (let i = 0; i < limit; i += 1) {
-        await this.boss.work<{ runId: number }>(
-          queueName(name),
-          { batchSize: 1, pollingIntervalSeconds: 1 },
-          async ([job]) => this.handle(job.data.runId),
-        );
-      }
+      // One worker per queue, so an idle queue costs one poll a second. Its job ends once the
+      // run is launched: the run's LIVE row, not the job, holds the launcher's slot.
+      const worker = await this.boss.work<{ runId: number }>(
+        queueName(name),
+        { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_SECONDS },
+        async ([job]) => {
+          await this.handle(job.data.runId);
+          // More may be waiting: fetch again at once instead of after the polling interval.
+          this.boss.notifyWorker(worker);
+        },
+      );
     }
   }
 
   async close(): Promise<void> {
     this.stopping = true;
-    // Workers stop fetching first; then the handlers still waiting on live runs return, or
-    // pg-boss would wait on them (and keep this process alive) until the jobs expire.
-    const stopped = this.boss.stop({ graceful: false, wait: false });
-    this.release();
-    await stopped;
+    // A handler waiting for a slot returns at its next check; one launching finishes first.
+    await this.boss.stop({ graceful: true, wait: true, timeout: CLOSE_TIMEOUT_MS });
   }
 
   async enqueue(manager: EntityManager, run: Run): Promise<void> {
@@ -132,7 +140,6 @@ export class RunDispatcher implements RunDispatch {
       return true;
     });
     if (!moved) return;
-    const finished = this.deps.supervisor.whenFinished(runId);
     try {
       await this.launch(run);
     } catch (err) {
@@ -148,7 +155,6 @@ export class RunDispatcher implements RunDispatch {
       });
       await this.deps.supervisor.settle(runId);
     }
-    await Promise.race([finished, this.released]);
   }
 
   private async launch(run: Run): Promise<void> {

@@ -16,7 +16,7 @@ import type { RunFilter, StartRunInput } from './run.inputs';
 import type { Announcer } from '../../common/pubsub/announcer';
 import type { ManifestService } from '../manifests/manifest.service';
 import { LockedRun, type RunJournal } from './run-journal';
-import { NEEDS_MANIFEST, validateStageConfig } from './stage-configs';
+import { validateStageConfig } from './stage-configs';
 
 /** What the run service needs from the dispatcher: a durable enqueue and a stop signal. */
 export interface RunDispatch {
@@ -78,7 +78,8 @@ export class RunService {
     if (input.manifestId && input.selection) {
       throw badInput('Give either manifestId or selection, not both');
     }
-    if (!input.manifestId && !input.selection && NEEDS_MANIFEST.includes(input.stage)) {
+    // Every stage reads its samples (prompts or training data) from a frozen manifest.
+    if (!input.manifestId && !input.selection) {
       throw badInput(`A ${input.stage} run needs its samples: give manifestId or selection`);
     }
     const checkpoint = input.inputCheckpointId

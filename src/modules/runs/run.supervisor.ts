@@ -2,7 +2,6 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Launcher, JobState } from '../../launchers/launcher';
 import type { ApiKeyService } from '../api-keys/api-key.service';
-import { ApiKey } from '../api-keys/api-key.entity';
 import { Run, RunStatus } from './run.entity';
 import { RunEventType } from './run-event.entity';
 import type { RunJournal } from './run-journal';
@@ -33,7 +32,6 @@ export class RunSupervisor {
   private readonly pendingLogs = new Map<number, { stream: string; line: string; at: Date }[]>();
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
-  private readonly finished = new Map<number, () => void>();
   private readonly flushing = new Map<number, Promise<void>>();
 
   constructor(
@@ -112,11 +110,6 @@ export class RunSupervisor {
     return next;
   }
 
-  /** Resolves when the run reaches a terminal status through this supervisor. */
-  whenFinished(runId: number): Promise<void> {
-    return new Promise((resolve) => this.finished.set(runId, resolve));
-  }
-
   /**
    * The runner process ended: record how, settle the run if the runner did not, and close its
    * event log (its launcher has read the last output lines by now, and they are stored).
@@ -147,17 +140,9 @@ export class RunSupervisor {
     await this.settle(runId);
   }
 
-  /** After a run ends: its runner key stops working, and whoever waits for it is told. */
+  /** After a run ends: its runner key stops working, here and in every other API process. */
   async settle(runId: number): Promise<void> {
-    await this.deps.ds
-      .getRepository(ApiKey)
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: () => 'now()' })
-      .where('run_id = :runId AND revoked_at IS NULL', { runId })
-      .execute();
-    this.finished.get(runId)?.();
-    this.finished.delete(runId);
+    await this.deps.apiKeys.revokeRunKeys(runId);
   }
 
   private async lastLogLines(runId: number): Promise<string> {
@@ -190,12 +175,7 @@ export class RunSupervisor {
     await this.closeForgottenLogs();
     // Runner keys of finished runs whose process this API never saw exit (adopted after a
     // restart): the runner had its grace to flush; the key goes.
-    await this.deps.ds.query(
-      `UPDATE api_keys k SET revoked_at = now() FROM runs r
-       WHERE k.run_id = r.id AND k.revoked_at IS NULL
-         AND r.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
-         AND r.finished_at < now() - interval '2 minutes'`,
-    );
+    await this.deps.apiKeys.revokeKeysOfEndedRuns(CLOSE_LOG_AFTER_MS / 1000);
   }
 
   /**

@@ -24,16 +24,6 @@ interface StageSchemas {
   stages: Record<string, object>;
 }
 
-/** Stages that always read a manifest (prompts or training data). */
-export const NEEDS_MANIFEST: readonly RunStage[] = [
-  RunStage.PROBE,
-  RunStage.BRIDGE,
-  RunStage.SFT,
-  RunStage.CRITIQUE,
-  RunStage.RL,
-  RunStage.EVAL,
-];
-
 let validators: Map<string, ValidateFunction> | undefined;
 
 function validatorFor(stage: RunStage): ValidateFunction | undefined {

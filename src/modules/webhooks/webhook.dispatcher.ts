@@ -13,6 +13,8 @@ import { outsideRequestScope } from '../../common/db/request-scope';
 type Sql = <T>(text: string, values?: unknown[]) => Promise<T[]>;
 
 export const WEBHOOK_QUEUE = 'webhooks';
+/** An idle queue is polled this often; retries that come due wait at most this long. */
+const QUEUE_POLL_SECONDS = 1;
 
 export interface WebhookDispatcherOptions {
   databaseUrl: string;
@@ -52,13 +54,20 @@ export class WebhookDispatcher {
   private catchUpDue = false;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private worker?: string;
 
   constructor(
     /** The application's data source: deliveries are rows like any other, written through it. */
     private readonly deps: { ds: DataSource; announcements: AnnouncementSource; log: Logger },
     private readonly opts: WebhookDispatcherOptions,
   ) {
-    this.boss = new PgBoss({ connectionString: opts.databaseUrl, max: 2, schema: 'pgboss' });
+    this.boss = new PgBoss({
+      connectionString: opts.databaseUrl,
+      max: 2,
+      schema: 'pgboss',
+      // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
+      schedule: false,
+    });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'webhook queue error'));
   }
 
@@ -70,10 +79,18 @@ export class WebhookDispatcher {
       retryDelay: this.opts.retryDelaySeconds,
       retryBackoff: true,
     });
-    await this.boss.work<{ deliveryId: number }>(
+    // Polled once a second while idle; woken at once when this process queued deliveries, and
+    // after each job, so a backlog drains without waiting out the interval between jobs.
+    this.worker = await this.boss.work<{ deliveryId: number }>(
       WEBHOOK_QUEUE,
-      { batchSize: 1, pollingIntervalSeconds: 0.5 },
-      async ([job]) => this.deliver(job.data.deliveryId),
+      { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_SECONDS },
+      async ([job]) => {
+        try {
+          await this.deliver(job.data.deliveryId);
+        } finally {
+          this.wakeWorker();
+        }
+      },
     );
     this.unlisten = this.deps.announcements.listen(
       ['runUpdated', 'curriculumUpdated'],
@@ -145,7 +162,14 @@ export class WebhookDispatcher {
       for (const { id } of rows) await this.enqueue(m, id);
       return rows.length;
     });
-    if (queued) this.deps.log.debug({ queued }, 'webhook deliveries queued');
+    if (queued) {
+      this.deps.log.debug({ queued }, 'webhook deliveries queued');
+      this.wakeWorker();
+    }
+  }
+
+  private wakeWorker(): void {
+    if (this.worker) this.boss.notifyWorker(this.worker);
   }
 
   /** STATUS events of these runs, since each subscribed hook was created, not yet queued. */

@@ -5,14 +5,13 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { badInput } from '../../common/errors';
+import type { ImportFormat } from './formats';
 import { gsm8kRow } from './gsm8k';
 import { mappedRow, type ColumnMapping } from './mapping';
 import { mathRow } from './math';
 import type { ImportedRow, SourceRow } from './records';
 import { openSource, type SourceProgress } from './sources';
-
-export type ImportFormat = 'gsm8k' | 'math' | 'jsonl' | 'parquet';
-export const IMPORT_FORMATS: ImportFormat[] = ['gsm8k', 'math', 'jsonl', 'parquet'];
 
 export interface ConvertOptions {
   format: ImportFormat;
@@ -39,7 +38,7 @@ function converter(
   if (format === 'gsm8k') return gsm8kRow;
   if (format === 'math') return mathRow;
   if (!mapping)
-    throw new Error(`--format ${format} needs --map (e.g. problem=question,answer=final)`);
+    throw badInput(`--format ${format} needs --map (e.g. problem=question,answer=final)`);
   return (row, rowNumber) => mappedRow(mapping, row, rowNumber);
 }
 
@@ -62,7 +61,7 @@ export async function convertFile(options: ConvertOptions): Promise<ConvertResul
   const toRecords = converter(options.format, options.mapping);
   const source = await openSource(options.file);
   if (options.format === 'parquet' && source.kind !== 'parquet') {
-    throw new Error(`${options.file} is not a Parquet file (no PAR1 magic bytes)`);
+    throw badInput(`${options.file} is not a Parquet file (no PAR1 magic bytes)`);
   }
   const samples = new NdjsonWriter(options.samplesOut);
   const traces = new NdjsonWriter(options.tracesOut);

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { ImportFormatError, type SourceRow } from './records';
+import { badRow, type SourceRow } from './records';
 
 export interface SourceProgress {
   /** Bytes read (JSONL) or rows read (Parquet). */
@@ -59,9 +59,9 @@ export function jsonlSource(file: string): Source {
         try {
           row = JSON.parse(line);
         } catch {
-          throw new ImportFormatError(rowNumber, 'not valid JSON');
+          throw badRow(rowNumber, 'not valid JSON');
         }
-        if (!isObject(row)) throw new ImportFormatError(rowNumber, 'not a JSON object');
+        if (!isObject(row)) throw badRow(rowNumber, 'not a JSON object');
         yield { row, rowNumber, done: Math.min(done, total) };
       }
     },

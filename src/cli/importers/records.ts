@@ -4,7 +4,8 @@
  * (as the NDJSON trace line of .../traces; the API grades it against the sample's gold answer).
  */
 import { createHash } from 'node:crypto';
-import type { SampleRecord } from '../samples/sample.import';
+import { badInput, type AppError } from '../../common/errors';
+import type { SampleRecord } from '../../modules/samples/sample.import';
 
 export interface TeacherTrace {
   text: string;
@@ -20,15 +21,12 @@ export interface ImportedRow {
 /** One row of the source file: a JSON object (a JSONL line, a Parquet row). */
 export type SourceRow = Record<string, unknown>;
 
-/** A row that cannot be imported; `row` counts from 1 (a JSONL file's line number). */
-export class ImportFormatError extends Error {
-  constructor(
-    readonly row: number,
-    detail: string,
-  ) {
-    super(`row ${row}: ${detail}`);
-    this.name = 'ImportFormatError';
-  }
+/**
+ * A row that cannot be imported, as the coded error of the rest (BAD_USER_INPUT); `row` counts
+ * from 1 (a JSONL file's line number) and travels in `details` too.
+ */
+export function badRow(row: number, detail: string): AppError {
+  return badInput(`row ${row}: ${detail}`, { row });
 }
 
 /**
@@ -53,11 +51,11 @@ export function cellText(value: unknown): string | null {
 /** The non-empty text of a column the format requires, or an error naming the column and row. */
 export function requiredText(row: SourceRow, column: string, rowNumber: number): string {
   if (!Object.hasOwn(row, column)) {
-    throw new ImportFormatError(rowNumber, `column "${column}" is missing`);
+    throw badRow(rowNumber, `column "${column}" is missing`);
   }
   const text = cellText(row[column]);
   if (text === null || text.trim() === '') {
-    throw new ImportFormatError(rowNumber, `column "${column}" is empty`);
+    throw badRow(rowNumber, `column "${column}" is empty`);
   }
   return text;
 }

@@ -6,7 +6,7 @@
 import { extractAnswer } from '../../grading';
 import {
   cellText,
-  ImportFormatError,
+  badRow,
   problemExternalId,
   requiredText,
   type ImportedRow,
@@ -28,16 +28,16 @@ export function mathRow(row: SourceRow, rowNumber: number): ImportedRow {
   let gold = explicit;
   if (gold === null) {
     if (solution === null) {
-      throw new ImportFormatError(rowNumber, 'neither an "answer" nor a "solution" column');
+      throw badRow(rowNumber, 'neither an "answer" nor a "solution" column');
     }
     if (!BOXED.test(solution)) {
-      throw new ImportFormatError(
+      throw badRow(
         rowNumber,
         'the solution has no \\boxed{} answer and there is no "answer" column',
       );
     }
     gold = extractAnswer(solution);
-    if (!gold) throw new ImportFormatError(rowNumber, "the solution's \\boxed{} is empty");
+    if (!gold) throw badRow(rowNumber, "the solution's \\boxed{} is empty");
   }
   const subject = cellText(row.type ?? row.subject)?.trim() || null;
   const level = levelTag(row.level);

@@ -5,7 +5,7 @@
  * so the grader reads the same answer the data set states.
  */
 import {
-  ImportFormatError,
+  badRow,
   problemExternalId,
   requiredText,
   type ImportedRow,
@@ -19,13 +19,13 @@ export function gsm8kRow(row: SourceRow, rowNumber: number): ImportedRow {
   const solution = requiredText(row, 'answer', rowNumber);
   const marker = solution.lastIndexOf('####');
   if (marker < 0) {
-    throw new ImportFormatError(rowNumber, 'the GSM8K answer has no final "#### N" line');
+    throw badRow(rowNumber, 'the GSM8K answer has no final "#### N" line');
   }
   const gold = solution
     .slice(marker + 4)
     .trim()
     .replace(/,/g, '');
-  if (!gold) throw new ImportFormatError(rowNumber, 'the GSM8K answer has nothing after "####"');
+  if (!gold) throw badRow(rowNumber, 'the GSM8K answer has nothing after "####"');
   const reasoning = solution.slice(0, marker).replace(CALCULATOR_ANNOTATION, '').trim();
   return {
     sample: {

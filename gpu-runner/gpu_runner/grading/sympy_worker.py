@@ -3,8 +3,9 @@
 SymPy cannot be interrupted reliably: `sin(10^(10^10))` spends minutes in argument reduction,
 partly inside C big-integer code that a signal handler only reaches afterwards, and only the
 main thread may use signals at all. So the trees are evaluated in a child process (plain
-`python3 -I` on this file, no torch, no package import) that is killed and restarted when a
-request outlives the caller's deadline; the caller never waits past it. The child starts on the
+`python3 -I` on this file, no torch, no package import: it imports only the standard library)
+that is killed and restarted when a request outlives the caller's deadline; the caller never
+waits past it. The child starts on the
 first symbolic comparison (SymPy's import takes about a second; that time is not charged to the
 deadline) and exits when its stdin closes.
 

@@ -7,13 +7,9 @@
  * `column:value`); trace (a worked solution, imported as a TEACHER trace); metadata.KEY.
  * A column name may be a dotted path into a nested object (`meta.id`).
  */
-import {
-  cellText,
-  ImportFormatError,
-  problemExternalId,
-  type ImportedRow,
-  type SourceRow,
-} from './records';
+import { badInput } from '../../common/errors';
+import { MAPPING_FIELDS, SINGLE_FIELDS, type SingleField } from './formats';
+import { cellText, badRow, problemExternalId, type ImportedRow, type SourceRow } from './records';
 
 export interface ColumnMapping {
   problem: string;
@@ -25,12 +21,8 @@ export interface ColumnMapping {
   metadata: Record<string, string>;
 }
 
-const SINGLE_FIELDS = ['problem', 'answer', 'externalId', 'domain', 'trace'] as const;
-type SingleField = (typeof SINGLE_FIELDS)[number];
 const isSingleField = (f: string): f is SingleField =>
   (SINGLE_FIELDS as readonly string[]).includes(f);
-
-export const MAPPING_FIELDS = `${SINGLE_FIELDS.join(', ')}, tags, metadata.KEY`;
 
 /** Parses `field=column` pairs (already split on commas); a mistake throws with a fix-it text. */
 export function parseMapping(pairs: string[]): ColumnMapping {
@@ -42,23 +34,21 @@ export function parseMapping(pairs: string[]): ColumnMapping {
     const field = pair.slice(0, eq).trim();
     const column = pair.slice(eq + 1).trim();
     if (eq < 0 || !field || !column) {
-      throw new Error(
-        `--map ${JSON.stringify(pair)}: expected FIELD=COLUMN, e.g. problem=question`,
-      );
+      throw badInput(`--map ${JSON.stringify(pair)}: expected FIELD=COLUMN, e.g. problem=question`);
     }
     if (field === 'tags') tags.push(column);
     else if (field.startsWith('metadata.') && field.length > 'metadata.'.length) {
       metadata[field.slice('metadata.'.length)] = column;
     } else if (isSingleField(field)) {
-      if (single[field]) throw new Error(`--map names ${field} twice`);
+      if (single[field]) throw badInput(`--map names ${field} twice`);
       single[field] = column;
     } else {
-      throw new Error(`--map: unknown field ${JSON.stringify(field)}; fields: ${MAPPING_FIELDS}`);
+      throw badInput(`--map: unknown field ${JSON.stringify(field)}; fields: ${MAPPING_FIELDS}`);
     }
   }
   const { problem, answer } = single;
   if (!problem || !answer) {
-    throw new Error(
+    throw badInput(
       '--map must name the problem and answer columns, e.g. problem=question,answer=final',
     );
   }
@@ -81,7 +71,7 @@ function lookup(row: SourceRow, column: string): unknown {
 function mapped(row: SourceRow, field: string, column: string, rowNumber: number): unknown {
   const value = lookup(row, column);
   if (value === undefined) {
-    throw new ImportFormatError(rowNumber, `column "${column}" (mapped to ${field}) is missing`);
+    throw badRow(rowNumber, `column "${column}" (mapped to ${field}) is missing`);
   }
   return value;
 }
@@ -89,7 +79,7 @@ function mapped(row: SourceRow, field: string, column: string, rowNumber: number
 function requiredMapped(row: SourceRow, field: string, column: string, rowNumber: number): string {
   const text = cellText(mapped(row, field, column, rowNumber));
   if (text === null || text.trim() === '') {
-    throw new ImportFormatError(rowNumber, `column "${column}" (mapped to ${field}) is empty`);
+    throw badRow(rowNumber, `column "${column}" (mapped to ${field}) is empty`);
   }
   return text;
 }
