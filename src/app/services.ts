@@ -8,6 +8,8 @@ import type { Announcer } from '../common/pubsub/announcer';
 import type { AnnouncementSource } from '../common/pubsub/bus';
 import { createRequestContext } from '../common/request-context';
 import { ApiKeyService } from '../modules/api-keys/api-key.service';
+import { BridgeService } from '../modules/bridge/bridge.service';
+import { BulkService } from '../modules/bulk/bulk.service';
 import { CheckpointService } from '../modules/checkpoints/checkpoint.service';
 import { CritiqueService } from '../modules/critiques/critique.service';
 import { CurriculumService } from '../modules/curricula/curriculum.service';
@@ -17,6 +19,7 @@ import { MasteryService } from '../modules/mastery/mastery.service';
 import { RoutingService } from '../modules/routing/routing.service';
 import { RunService } from '../modules/runs/run.service';
 import { RunJournal } from '../modules/runs/run-journal';
+import { RunnerService } from '../modules/runs/runner.service';
 import { ManifestService } from '../modules/manifests/manifest.service';
 import { SampleService } from '../modules/samples/sample.service';
 import { TraceService } from '../modules/traces/trace.service';
@@ -46,7 +49,14 @@ export function createServices(deps: ServiceDeps) {
   const { config, ds, live } = deps;
   const apiKeys = new ApiKeyService(ds, live, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
   const journal = new RunJournal(ds, live);
+  const mastery = new MasteryService();
+  const traces = new TraceService(mastery);
+  const datasets = new DatasetService();
   const samples = new SampleService();
+  const checkpoints = new CheckpointService();
+  const critiques = new CritiqueService(traces);
+  const routing = new RoutingService();
+  const bridge = new BridgeService(traces);
   const manifests = new ManifestService(samples);
   const machinery = createRunMachinery(deps, { journal, apiKeys });
   const runs = new RunService({
@@ -55,7 +65,7 @@ export function createServices(deps: ServiceDeps) {
     announcer: live,
     dispatch: machinery.dispatcher,
   });
-  const curricula = new CurriculumService({ runs, manifests, announcer: live });
+  const curricula = new CurriculumService({ runs, manifests, routing, bridge, announcer: live });
   // Runs know nothing of curricula: a retry is an event, and the curricula resume on it.
   runs.onRetry((tx, old, retry) => curricula.resumeAfterRetry(tx, old, retry));
   const ticker = new CurriculumTicker(
@@ -83,17 +93,20 @@ export function createServices(deps: ServiceDeps) {
     announcer: live as Announcer,
     announcements: live as AnnouncementSource,
     apiKeys,
-    checkpoints: new CheckpointService(),
-    critiques: new CritiqueService(),
+    bridge,
+    bulk: new BulkService(datasets, samples, traces),
+    checkpoints,
+    critiques,
     curricula,
-    datasets: new DatasetService(),
-    mastery: new MasteryService(),
-    routing: new RoutingService(),
+    datasets,
+    mastery,
+    routing,
     journal,
     manifests,
     runs,
+    runner: new RunnerService(ds, journal, checkpoints, traces, critiques),
     samples,
-    traces: new TraceService(),
+    traces,
     webhooks: new WebhookService(ds),
     /**
      * Launching and watching runs, the curriculum ticker and webhook deliveries: started once the

@@ -4,6 +4,13 @@ import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { withSnapshotCursor } from './db/snapshot-cursor';
 
+/** A query whose rows go out as NDJSON records: services build it, routers stream it. */
+export interface NdjsonQuery {
+  sql: string;
+  params: unknown[];
+  toRecord: (row: Record<string, unknown>) => unknown;
+}
+
 /**
  * Streams the rows of a query to the response as NDJSON through a server-side cursor: memory
  * stays flat whatever the size, and a slow reader slows the query instead of filling a buffer.
