@@ -17,7 +17,7 @@ import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
-import { createRequestContext, type RequestContext } from './context';
+import { createRequestContext, type RequestContext } from '../common/request-context';
 import type { Services } from './services';
 import { armor, priceOperation } from './limits';
 import { guardOperationInputs, guardRequestSource } from './input-guard';
@@ -155,7 +155,10 @@ export function mountSubscriptions(
     finish: formatResult,
   });
   const contextFor = (req: { id: unknown; log: Logger; principal?: Principal }): RequestContext =>
-    createRequestContext(deps, req);
+    createRequestContext(
+      { ds: deps.ds, cursors: deps.cursors, announcements: deps.services.announcements },
+      req,
+    );
 
   // --- graphql-ws (WebSocket) ---
   const wss = new WebSocketServer({ server: httpServer, path: WS_PATH });

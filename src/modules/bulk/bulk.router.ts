@@ -1,24 +1,19 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { Config } from '../../app/config';
-import { createRequestContext, type RequestContext } from '../../app/context';
-import type { Services } from '../../app/services';
+import type { RequestContext } from '../../common/request-context';
+import type { RestDeps } from '../../common/rest-deps';
 import { requireScope } from '../../common/auth/principal';
 import { badInput } from '../../common/errors';
 import { assertSafeText, assertSafeValue } from '../../common/text-guard';
-import type { CursorCodec } from '../../common/pagination';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
 import { TraceKind } from '../traces/trace.entity';
 import { ndjsonRecords } from './ndjson-stream';
 import { parseSampleLine, parseTraceLine } from './ndjson-lines';
-import { streamNdjson } from './ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
+import type { BulkService } from './bulk.service';
 
-export interface BulkDeps {
-  config: Config;
-  ds: DataSource;
-  services: Services;
-  cursors: CursorCodec;
+export interface BulkDeps extends RestDeps {
+  services: { bulk: BulkService };
 }
 
 const list = z.string().transform((s) =>
@@ -69,7 +64,7 @@ const route =
  */
 export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
-  const ctxOf = (req: Request): RequestContext => createRequestContext(deps, req);
+  const ctxOf = (req: Request): RequestContext => deps.contextOf(req);
   const bulk = deps.services.bulk;
   const limits = {
     bodyBytes: deps.config.NDJSON_BODY_LIMIT_BYTES,

@@ -1,11 +1,11 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { toGlobalId } from '../../common/ids';
 import type { DatasetService } from '../datasets/dataset.service';
 import { Sample } from '../samples/sample.entity';
 import type { SampleService, StagedSample } from '../samples/sample.service';
 import { Trace, type TraceKind } from '../traces/trace.entity';
 import type { StagedTrace, TraceService } from '../traces/trace.service';
-import type { NdjsonQuery } from './ndjson-export';
+import type { NdjsonQuery } from '../../common/ndjson-export';
 
 /** The sample filters of an NDJSON export (the query string, parsed). */
 export interface SampleExportFilter {

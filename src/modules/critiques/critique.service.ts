@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { TraceKind } from '../traces/trace.entity';

@@ -1,11 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { ManifestPurpose } from '../manifests/manifest.entity';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
-import { isTerminal } from '../runs/run-status';
+import { isTerminal } from '../runs/run.types';
 import { Curriculum, CurriculumPhase, CurriculumStatus } from './curriculum.entity';
 import { CurriculumRound } from './curriculum-round.entity';
 import {
@@ -16,6 +16,20 @@ import {
   STAGE_PROMPTS_SQL,
 } from './curriculum.manifests';
 import { critiqueStats, movedStats } from './curriculum.stats';
+import type { Announcer } from '../../common/pubsub/announcer';
+import type { ManifestService } from '../manifests/manifest.service';
+import type { RunService } from '../runs/run.service';
+import type { RoutingService } from '../routing/routing.service';
+import type { BridgeService } from '../bridge/bridge.service';
+
+/** What the curriculum loop works with, from the composition root (src/app/services.ts). */
+export interface CurriculumCollaborators {
+  runs: RunService;
+  manifests: ManifestService;
+  routing: RoutingService;
+  bridge: BridgeService;
+  announcer: Announcer;
+}
 
 /** What one transition did, for announcing after its commit. */
 interface Step {
@@ -35,7 +49,10 @@ interface Step {
  * checkpoint and of every round's checkpoint on the EVAL datasets.
  */
 export class CurriculumEngine {
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly deps: CurriculumCollaborators,
+  ) {}
 
   /** Advances as far as possible now; returns the curriculum as it then stands. */
   async advance(curriculumId: number): Promise<Curriculum> {
@@ -72,8 +89,8 @@ export class CurriculumEngine {
       return { curriculum: c, runs };
     });
     if (!done) return false;
-    for (const run of done.runs) await this.ctx.services.runs.announceCreated(this.ctx, run);
-    await this.ctx.services.announcer.curriculumUpdated(curriculumId);
+    for (const run of done.runs) await this.deps.runs.announceCreated(run);
+    await this.deps.announcer.curriculumUpdated(curriculumId);
     return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
   }
 
@@ -141,7 +158,7 @@ export class CurriculumEngine {
     const checkpoint = await m
       .getRepository(Checkpoint)
       .findOneByOrFail({ id: r.startCheckpointId });
-    const applied = await this.ctx.services.routing.applyToRound(
+    const applied = await this.deps.routing.applyToRound(
       m,
       c.id,
       c.currentRound,
@@ -173,11 +190,11 @@ export class CurriculumEngine {
       const student = await m
         .getRepository(Checkpoint)
         .findOneByOrFail({ id: r.startCheckpointId });
-      const outcome = await this.ctx.services.bridge.bySelect(m, c.id, round, student);
+      const outcome = await this.deps.bridge.bySelect(m, c.id, round, student);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
     } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
-      const fraction = this.ctx.services.bridge.hintFraction(policy, round, c.rounds);
-      const outcome = await this.ctx.services.bridge.byHint(m, c.id, round, fraction);
+      const fraction = this.deps.bridge.hintFraction(policy, round, c.rounds);
+      const outcome = await this.deps.bridge.byHint(m, c.id, round, fraction);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'HINT', fraction, ...outcome } });
     }
     await this.startSft(m, c, runs);
@@ -202,7 +219,7 @@ export class CurriculumEngine {
         [
           c.id,
           round,
-          this.ctx.services.bridge.externalId(c.id, round),
+          this.deps.bridge.externalId(c.id, round),
           bridgeRun?.id ?? null,
           policy.bridgeStrategy === BridgeStrategy.NONE,
         ],
@@ -238,12 +255,7 @@ export class CurriculumEngine {
       stage: RunStage.RL,
       checkpointId: r.sftCheckpointId!,
       config: {},
-      items: this.ctx.services.routing.partlySolvedItems(
-        c.id,
-        c.currentRound,
-        r.sftCheckpointId!,
-        policy,
-      ),
+      items: this.deps.routing.partlySolvedItems(c.id, c.currentRound, r.sftCheckpointId!, policy),
     });
     if (!started) {
       await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
@@ -342,7 +354,7 @@ export class CurriculumEngine {
       round?: number;
     },
   ): Promise<boolean> {
-    const manifest = await this.ctx.services.manifests.freezeFromSql(
+    const manifest = await this.deps.manifests.freezeFromSql(
       m,
       ManifestPurpose[spec.stage],
       spec.items[0],
@@ -350,7 +362,7 @@ export class CurriculumEngine {
       { allowEmpty: true },
     );
     if (manifest.itemCount === 0) return false;
-    const run = await this.ctx.services.runs.createIn(m, {
+    const run = await this.deps.runs.createIn(m, {
       stage: spec.stage,
       config: { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config },
       inputCheckpointId: spec.checkpointId,

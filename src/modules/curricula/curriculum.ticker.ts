@@ -1,4 +1,5 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
+import type { CurriculumService } from './curriculum.service';
 
 /**
  * Moves ACTIVE curricula on by polling: every `intervalMs` one pass over them. Polling (not
@@ -11,6 +12,7 @@ export class CurriculumTicker {
   private stopped = false;
 
   constructor(
+    private readonly curricula: CurriculumService,
     private readonly ctx: RequestContext,
     private readonly intervalMs: number,
   ) {}
@@ -19,7 +21,7 @@ export class CurriculumTicker {
     if (this.intervalMs <= 0) return;
     const loop = () => {
       if (this.stopped) return;
-      this.running = this.ctx.services.curricula
+      this.running = this.curricula
         .tick(this.ctx)
         .catch((err: unknown) => this.ctx.log.error({ err }, 'curriculum tick failed'))
         .finally(() => {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { loadNode } from '../../common/load-node';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';

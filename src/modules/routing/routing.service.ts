@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';

@@ -1,13 +1,13 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { createRequestContext } from '../../app/context';
+import type { RestDeps } from '../../common/rest-deps';
 import { enterRequestScope } from '../../common/db/request-scope';
 import { jsonBody } from '../../common/body-charset';
 import { assertSafeValue } from '../../common/text-guard';
-import type { BulkDeps } from '../bulk/bulk.router';
 import { forbidden } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
-import { streamNdjson } from '../bulk/ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
+import type { RunnerService } from './runner.service';
 import type { Run } from './run.entity';
 import {
   checkpointBody,
@@ -28,7 +28,7 @@ const route =
  * (runner.protocol.ts), checks the key acts for the run, and calls RunnerService.
  */
 export function runnerRouter(
-  deps: BulkDeps,
+  deps: RestDeps & { services: { runner: RunnerService } },
   hooks: { eventsStored?: (count: number) => void } = {},
 ): Router {
   const router = Router({ mergeParams: true });
@@ -48,7 +48,7 @@ export function runnerRouter(
 
   /** The run named in the path, after checking the key may act for it: a RUNNER key of it. */
   async function runOf(req: Request): Promise<Run> {
-    const { principal } = createRequestContext(deps, req);
+    const { principal } = deps.contextOf(req);
     const runId = Number(idOf('Run', String(req.params.runId)));
     if (!principal.scopes.has(ApiKeyScope.RUNNER) || principal.runId !== runId) {
       throw forbidden('This key may not act for this run');
@@ -67,7 +67,7 @@ export function runnerRouter(
     '/manifest',
     route(async (req, res) => {
       const { sql, params, toRecord } = runner.manifestItems(await runOf(req));
-      await streamNdjson(deps.ds, res, sql, params, toRecord);
+      await streamNdjson(deps.contextOf(req).ds, res, sql, params, toRecord);
     }),
   );
 

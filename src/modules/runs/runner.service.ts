@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { badInput } from '../../common/errors';
-import type { NdjsonQuery } from '../bulk/ndjson-export';
+import type { NdjsonQuery } from '../../common/ndjson-export';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import type { CheckpointService } from '../checkpoints/checkpoint.service';

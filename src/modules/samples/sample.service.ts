@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { badInput } from '../../common/errors';

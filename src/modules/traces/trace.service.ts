@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { idOf } from '../../common/ids';
