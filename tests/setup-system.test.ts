@@ -21,7 +21,10 @@ describe('setup-system: installs only what is missing, says so in one line, upgr
     const file = path.join(bin, 'calls');
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
   };
-  const run = (packages: string, apt: { simulate?: string; installFails?: boolean } = {}) => {
+  const run = (
+    packages: string,
+    apt: { simulate?: string; installFails?: boolean; allowUpgrades?: boolean } = {},
+  ) => {
     fs.rmSync(path.join(bin, 'calls'), { force: true });
     const res = spawnSync('bash', [SCRIPT], {
       encoding: 'utf8',
@@ -32,6 +35,8 @@ describe('setup-system: installs only what is missing, says so in one line, upgr
         STAGEWISE_SYSTEM_PACKAGES: packages,
         FAKE_APT_SIMULATE: apt.simulate ?? `Inst ${NOT_INSTALLED} (1.0 Debian:12/stable [amd64])`,
         FAKE_APT_INSTALL_FAILS: apt.installFails ? '1' : '',
+        // CI sets it; each test says what it wants.
+        STAGEWISE_SETUP_ALLOW_UPGRADES: apt.allowUpgrades ? '1' : '',
       },
     });
     return { code: res.status, stdout: res.stdout, stderr: res.stderr };
@@ -109,6 +114,26 @@ describe('setup-system: installs only what is missing, says so in one line, upgr
       assert.match(res.stderr, /would upgrade installed packages: libc6\./);
       assert.match(res.stderr, /apt-get install --no-upgrade -y stagewise-no-such-package/);
       assert.deepEqual(calls(), [`install -s --no-upgrade ${NOT_INSTALLED}`], 'no install ran');
+    },
+  );
+
+  it(
+    'with STAGEWISE_SETUP_ALLOW_UPGRADES=1 (CI), installs and names the upgrades it required',
+    { skip: !isRoot && 'needs root: the script takes the install path only as root' },
+    () => {
+      const res = run(NOT_INSTALLED, {
+        allowUpgrades: true,
+        simulate: [
+          'Inst libc6 [2.36-9+deb12u9] (2.36-9+deb12u10 Debian:12/stable [amd64])',
+          `Inst ${NOT_INSTALLED} (1.0 Debian:12/stable [amd64])`,
+        ].join('\n'),
+      });
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, new RegExp(`also upgrading, as ${NOT_INSTALLED} require: libc6\n`));
+      assert.deepEqual(calls(), [
+        `install -s --no-upgrade ${NOT_INSTALLED}`,
+        `install -y -q --no-upgrade ${NOT_INSTALLED}`,
+      ]);
     },
   );
 
