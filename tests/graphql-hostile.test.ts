@@ -75,7 +75,9 @@ describe('hostile GraphQL input', () => {
   let run: Ref;
 
   before(async () => {
-    t = await startTestServer();
+    // The RUNNING run below never heartbeats: on a slow machine the suite outlasts the default
+    // 30 s timeout, the supervisor fails the run and revokes its RUNNER key mid-test.
+    t = await startTestServer({ HEARTBEAT_TIMEOUT_SECONDS: '3600' });
     probes = argumentProbes(await buildAppSchema());
     run = await insertRun(t, { stage: 'SFT', status: 'RUNNING' });
     const runner = await t.server.services.apiKeys.create({
