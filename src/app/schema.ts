@@ -13,6 +13,7 @@ import {
   CurriculumRoundResolver,
 } from '../modules/curricula/curriculum.resolver';
 import { DatasetResolver } from '../modules/datasets/dataset.resolver';
+import { ExperimentResolver } from '../modules/experiments/experiment.resolver';
 import { ManifestItemResolver, ManifestResolver } from '../modules/manifests/manifest.resolver';
 import { PassRateResolver } from '../modules/mastery/pass-rate.resolver';
 import { MasteryResolver } from '../modules/mastery/mastery.resolver';
@@ -36,6 +37,7 @@ export const RESOLVERS = [
   CurriculumResolver,
   CurriculumRoundResolver,
   DatasetResolver,
+  ExperimentResolver,
   ManifestResolver,
   ManifestItemResolver,
   MasteryResolver,

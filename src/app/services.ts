@@ -3,6 +3,7 @@ import { ApiKeyService } from '../modules/api-keys/api-key.service';
 import { CheckpointService } from '../modules/checkpoints/checkpoint.service';
 import { CritiqueService } from '../modules/critiques/critique.service';
 import { CurriculumService } from '../modules/curricula/curriculum.service';
+import { ExperimentService } from '../modules/experiments/experiment.service';
 import { DatasetService } from '../modules/datasets/dataset.service';
 import { MasteryService } from '../modules/mastery/mastery.service';
 import { RoutingService } from '../modules/routing/routing.service';
@@ -33,6 +34,7 @@ export function createServices(
     critiques: new CritiqueService(),
     curricula: new CurriculumService(),
     datasets: new DatasetService(),
+    experiments: new ExperimentService(),
     mastery: new MasteryService(),
     routing: new RoutingService(),
     journal: new RunJournal(ds, live),

@@ -21,6 +21,8 @@ export class CurriculumTicker {
       if (this.stopped) return;
       this.running = this.ctx.services.curricula
         .tick(this.ctx)
+        // Experiments ride the same poll: their runs end the same way and need the same care.
+        .then(() => this.ctx.services.experiments.tick(this.ctx))
         .catch((err: unknown) => this.ctx.log.error({ err }, 'curriculum tick failed'))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
