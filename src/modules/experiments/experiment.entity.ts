@@ -67,9 +67,15 @@ export class ArmResult {
 
   @Field(() => Float, {
     description:
-      'Tokens through the model, mean over seeds (training fwd+bwd, generated, forward-only at 1/3).',
+      'Tokens through the model as the runner measured them (compute/tokens; the planned figure where a run does not report it), mean over seeds: training fwd+bwd, generated, forward-only at 1/3.',
   })
   computeUsed!: number;
+
+  @Field(() => Float, {
+    description:
+      'Tokens its training steps were sized to, mean over seeds: the budget less at most one step.',
+  })
+  computePlanned!: number;
 
   @Field(() => Float, {
     nullable: true,

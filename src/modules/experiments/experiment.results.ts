@@ -22,7 +22,7 @@ interface StepRow {
  * p-value of the best arm (highest mean) against it over the same eval problems.
  *
  * Compute used is the runner's `compute/tokens` metric where a run reports it, else the tokens
- * its steps were sized to (experiment.plans.ts): an estimate, said so in the API's description.
+ * its steps were sized to (experiment.plans.ts); the planned figure is reported beside it.
  */
 export async function armResults(m: EntityManager, e: Experiment): Promise<ArmResult[]> {
   const rows = await m.query<StepRow[]>(
@@ -42,9 +42,9 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
     const outcomes = evals.map(outcomeMap);
     const ci = accuracies.length > 0 ? tInterval95(accuracies) : null;
     const seedsRun = new Set(mine.map((r) => r.seed)).size || 1;
-    const compute = mine
-      .filter((r) => r.stage === RunStage.SFT || r.stage === RunStage.RL)
-      .reduce((a, r) => a + computeOf(r, lengths), 0);
+    const training = mine.filter((r) => r.stage === RunStage.SFT || r.stage === RunStage.RL);
+    const planned = training.reduce((a, r) => a + plannedOf(r, lengths), 0);
+    const used = training.reduce((a, r) => a + usedOf(r, lengths), 0);
     return {
       result: {
         arm,
@@ -54,7 +54,8 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
         ciLow: ci?.low ?? null,
         ciHigh: ci?.high ?? null,
         levels: levelAccuracy(outcomes, levels),
-        computeUsed: compute / seedsRun,
+        computeUsed: used / seedsRun,
+        computePlanned: planned / seedsRun,
         pValueVsBest: null as number | null,
       },
       outcomes,
@@ -71,9 +72,12 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
   return results.map((r) => r.result);
 }
 
-function computeOf(r: StepRow, lengths: DataLengths): number {
+function usedOf(r: StepRow, lengths: DataLengths): number {
   const reported = r.metrics['compute/tokens'];
-  if (typeof reported === 'number') return reported;
+  return typeof reported === 'number' ? reported : plannedOf(r, lengths);
+}
+
+function plannedOf(r: StepRow, lengths: DataLengths): number {
   const steps = typeof r.config.steps === 'number' ? r.config.steps : 0;
   return steps * tokensPerStep(r.stage as RunStage.SFT | RunStage.RL, r.config, lengths);
 }
