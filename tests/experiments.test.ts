@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/test-server';
+import { StagewiseCli } from './helpers/cli';
 import { gqlOk, type Ref } from './helpers/seed';
 import {
   loadTask,
@@ -129,6 +130,19 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
     );
     assert.equal(runs.length, 8, JSON.stringify(runs));
     assert.ok(runs.every((r) => r.status === 'SUCCEEDED'));
+
+    // The CLI lists it and prints one line per arm, the best marked, the other with its p-value.
+    const cli = new StagewiseCli(t);
+    assert.match(await cli.ok(['experiments', 'list']), /two-arms\s+SUCCEEDED\s+SFT_ALL,RL_ONLY/);
+    const shown = await cli.ok(['experiments', 'status', id]);
+    ctx.diagnostic(shown);
+    const armLines = shown.split('\n').filter((l) => /^(SFT_ALL|RL_ONLY)\s/.test(l));
+    assert.equal(armLines.length, 2, shown);
+    assert.ok(
+      armLines.every((l) => /2\/2\s+\d+\.\d%/.test(l)),
+      shown,
+    );
+    assert.equal(armLines.filter((l) => /\sbest$/.test(l)).length, 1, shown);
   });
 
   it('refuses an arm the engine does not run yet, saying which it runs', async () => {
