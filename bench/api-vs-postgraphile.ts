@@ -333,17 +333,27 @@ async function setUp(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
+  // (Assigning undefined to process.env would store the string "undefined".)
+  if (!process.env.TEST_DATABASE_URL && process.env.DATABASE_URL)
+    process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
   if (!process.env.TEST_DATABASE_URL) console.log('# on an embedded PostgreSQL');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stagewise-bench-api-'));
   const cleanup: (() => Promise<void>)[] = [];
-  const cleanUp = async () => {
-    for (const step of cleanup.splice(0)) {
-      await step().catch((err: unknown) => console.error('# cleanup:', err));
-    }
-  };
+  // One clean-up, whoever asks first (a signal, or the end of main); later callers wait for it.
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      for (const step of cleanup) {
+        await step().catch((err: unknown) => console.error('# cleanup:', err));
+      }
+    })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+    process.once(signal, () => {
+      void cleanUp().finally(() => {
+        fs.rmSync(workDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
   let ok = false;
   try {
     cleanup.unshift(await benchDatabase());

@@ -61,8 +61,10 @@ async function main(): Promise<void> {
 
     start = process.hrtime.bigint();
     await ds.query(
-      `WITH graded AS (SELECT sample_id, 1 AS checkpoint_id, correct, grader_version
-                       FROM traces WHERE kind = 'ROLLOUT')
+      `WITH graded AS (SELECT sample_id, 1 AS checkpoint_id, count(*)::int AS attempts,
+                              count(*) FILTER (WHERE correct)::int AS successes,
+                              max(grader_version) AS grader_version
+                       FROM traces WHERE kind = 'ROLLOUT' GROUP BY sample_id)
        ${upsertPassRatesSql('graded')}`,
     );
     const passRatesS = seconds(start);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/app/config';
 import { openDatabaseTarget } from '../src/common/db/database';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 
 const q = (s: string) => '`' + s.replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     throw new Error('Give the migration a PascalCase name: npm run migration:generate -- AddThing');
   }
   const target = await openDatabaseTarget(loadConfig());
-  const ds = createDataSource(target.url);
+  const ds = createAppDataSource(target.url);
   try {
     await ds.initialize();
     await ds.runMigrations();

@@ -16,6 +16,8 @@ rm -rf dist
 STAGEWISE_BUILD=always bash scripts/build-if-stale.sh
 echo "# lint"
 npx eslint .
+# The import-boundary rule: layers point one way, no import cycle (.dependency-cruiser.cjs).
+npm run --silent lint:imports
 npx prettier --check .
 
 mkdir -p test-artifacts

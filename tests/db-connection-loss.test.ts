@@ -12,7 +12,7 @@ import pino from 'pino';
 import 'reflect-metadata';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase } from './helpers/test-server';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 import { guardDataSourceErrors, guardPoolErrors } from '../src/common/db/pool-errors';
 import { HTTP_STATUS, toAppError } from '../src/common/errors';
 import { freePort } from '../src/common/net';
@@ -85,7 +85,7 @@ describe('a database connection ended under the API', () => {
 
   it('answers a query cut off by a terminated connection, or a refused one, with SERVICE_UNAVAILABLE (503)', async () => {
     const { log } = capturingLog();
-    const ds: DataSource = createDataSource(db.url, { poolSize: 2 });
+    const ds: DataSource = createAppDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     guardDataSourceErrors(ds, log);
     const qr = ds.createQueryRunner();

@@ -9,7 +9,7 @@ import { createTestDatabase } from './helpers/test-server';
 import { until } from './helpers/launchers';
 import { startApi, type ApiProcess } from '../bench/reliability/api-process';
 import { rawRequest, type RawAnswer } from './helpers/raw-http';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 import { toGlobalId } from '../src/common/ids';
 import { ApiKeyService } from '../src/modules/api-keys/api-key.service';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
@@ -67,7 +67,7 @@ describe('hostile input never takes the API process down', () => {
       env: { NODE_ENV: 'test', LOG_LEVEL: 'info', NDJSON_MAX_LINE_BYTES: String(1024 * 1024) },
     });
     url = api.url;
-    ds = createDataSource(db.url, { poolSize: 2 });
+    ds = createAppDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     const keys = new ApiKeyService(ds);
     writeKey = (await keys.create({ name: 'hostile-write', scopes: [ApiKeyScope.WRITE] })).key;

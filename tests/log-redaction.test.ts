@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase } from './helpers/test-server';
 import { until } from './helpers/launchers';
 import { startApi, type ApiProcess } from '../bench/reliability/api-process';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 import { toGlobalId } from '../src/common/ids';
 import { ApiKeyService } from '../src/modules/api-keys/api-key.service';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
@@ -35,7 +35,7 @@ describe('the log keeps no secret in clear', () => {
       env: { NODE_ENV: 'test', LOG_LEVEL: 'trace' },
     });
     url = api.url;
-    ds = createDataSource(db.url, { poolSize: 2 });
+    ds = createAppDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     const keys = new ApiKeyService(ds);
     secrets.adminKey = (await keys.create({ name: 'log-admin', scopes: [ApiKeyScope.ADMIN] })).key;

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../src/app/context';
+import type { RequestContext } from '../src/common/request-context';
 import { AppError } from '../src/common/errors';
 import { ManifestPurpose, type Manifest } from '../src/modules/manifests/manifest.entity';
 import type { ManifestSelection } from '../src/modules/manifests/manifest.service';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '../src/common/db/data-source';
+import { createAppDataSource } from '../src/app/data-source';
 import { repoRoot } from './helpers/processes';
 import { createTestDatabase } from './helpers/test-server';
 
@@ -60,7 +60,7 @@ describe('migrations', () => {
   let ds: DataSource;
   before(async () => {
     db = await createTestDatabase();
-    ds = createDataSource(db.url, { poolSize: 2 });
+    ds = createAppDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
   });
   after(async () => {

@@ -12,7 +12,7 @@ import { createDataset, gqlOk, insertRun, pkOf, toGlobalId } from './helpers/see
 import { buildAppSchema } from '../src/app/schema';
 import { NODE_SCOPES } from '../src/app/node-scopes';
 import { Node } from '../src/common/db/base.entity';
-import { ENTITIES } from '../src/common/db/entities';
+import { ENTITIES } from '../src/app/entities';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
 
 /** How much each scope may see; RUNNER reads nothing through GraphQL. */

@@ -42,6 +42,7 @@ describe('an idle server', () => {
       census.count <= budget,
       `${census.count} statements in ${WINDOW_S} s of idling (budget ${budget})`,
     );
-    assert.ok(census.count >= queues * (WINDOW_S - 1), `the queues do poll (${census.count})`);
+    // The census does see the queues (a loaded machine may stretch their interval, hence half).
+    assert.ok(census.count >= (queues * WINDOW_S) / 2, `the queues do poll (${census.count})`);
   });
 });

@@ -12,7 +12,7 @@ import {
 } from './helpers/seed';
 import { ApiKeyScope } from '../src/modules/api-keys/api-key.entity';
 
-describe('what BRIDGE and CRITIQUE runners write: POST /traces and /critiques', () => {
+describe('what runners write besides events: POST /traces, /critiques and /checkpoints', () => {
   let t: TestServer;
   let samples: Map<string, Ref>;
   let teacher: Ref;
@@ -199,5 +199,49 @@ describe('what BRIDGE and CRITIQUE runners write: POST /traces and /critiques', 
     });
     assert.equal(wrong.status, 400);
     assert.equal(wrong.body.error.code, 'BAD_USER_INPUT');
+  });
+
+  it('registers a checkpoint with the run: its output and ARTIFACT event commit with it; a resend answers the same one', async () => {
+    const run = await insertRun(t, { stage: 'SFT', status: 'RUNNING' });
+    const body = { name: `sft-${run.id}-final`, uri: 'file:///ckpt/final', baseModel: 'tiny-gpt' };
+    const first = await post(run, 'checkpoints', body);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.name, body.name);
+    const again = await post(run, 'checkpoints', body);
+    assert.deepEqual(again.body, first.body, 'a resend registers nothing new');
+    const [stored] = await t.server.ds.query<
+      { id: string; produced_by_run_id: number; output_checkpoint_id: string }[]
+    >(
+      `SELECT c.id::text, c.produced_by_run_id, r.output_checkpoint_id::text
+       FROM checkpoints c JOIN runs r ON r.id = c.produced_by_run_id WHERE c.name = $1`,
+      [body.name],
+    );
+    assert.equal(stored.produced_by_run_id, Number(run.pk));
+    assert.equal(stored.output_checkpoint_id, stored.id, "the run's output is the checkpoint");
+    const artifacts = await t.server.ds.query<{ payload: { checkpointId: string } }[]>(
+      `SELECT payload FROM run_events WHERE run_id = $1 AND type = 'ARTIFACT' ORDER BY seq`,
+      [run.pk],
+    );
+    assert.deepEqual(
+      artifacts.map((a) => a.payload.checkpointId),
+      [first.body.id, first.body.id],
+    );
+  });
+
+  it('refuses a checkpoint name another run registered as CONFLICT, changing neither run', async () => {
+    const owner = await insertRun(t, { stage: 'SFT', status: 'RUNNING' });
+    const other = await insertRun(t, { stage: 'SFT', status: 'RUNNING' });
+    const body = { name: `taken-${owner.id}`, uri: 'file:///ckpt/a', baseModel: 'tiny-gpt' };
+    assert.equal((await post(owner, 'checkpoints', body)).status, 200);
+    const refused = await post(other, 'checkpoints', body);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'CONFLICT');
+    const [row] = await t.server.ds.query<{ output_checkpoint_id: string | null; n: number }[]>(
+      `SELECT r.output_checkpoint_id::text,
+              (SELECT count(*)::int FROM run_events e WHERE e.run_id = r.id) AS n
+       FROM runs r WHERE r.id = $1`,
+      [other.pk],
+    );
+    assert.deepEqual(row, { output_checkpoint_id: null, n: 0 });
   });
 });

@@ -28,7 +28,7 @@ type Item = { seq: number; run: { id: string; status: string } };
 /** Reads of run_events (the hub's pages, replays); the writers' INSERTs do not match. */
 const READS_RUN_EVENTS = /\bFROM run_events\b/i;
 /** The `run` field's loader (by id), not the supervisor's sweeps of runs. */
-const LOADS_RUNS = /FROM "runs" "\w+" WHERE "\w+"\."id" = ANY/;
+const LOADS_RUNS = /FROM "runs" "?\w+"? WHERE "?\w+"?\."?id"? = ANY/;
 
 describe('one run, many subscribers: the run hub', () => {
   let t: TestServer;

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '../../src/common/db/data-source';
+import { createAppDataSource } from '../../src/app/data-source';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key.service';
 import { ApiKeyScope } from '../../src/modules/api-keys/api-key.entity';
 import { toGlobalId } from '../../src/common/ids';
@@ -162,7 +162,7 @@ export class Database {
   ) {}
 
   static async open(url: string): Promise<Database> {
-    const ds = createDataSource(url, { poolSize: 2 });
+    const ds = createAppDataSource(url, { poolSize: 2 });
     await ds.initialize();
     return new Database(ds, new ApiKeyService(ds));
   }

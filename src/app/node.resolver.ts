@@ -1,8 +1,8 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import type { EntityTarget, ObjectLiteral } from 'typeorm';
-import type { RequestContext } from './context';
+import type { RequestContext } from '../common/request-context';
 import { Node } from '../common/db/base.entity';
-import { ENTITIES } from '../common/db/entities';
+import { ENTITIES } from './entities';
 import { fromGlobalId } from '../common/ids';
 import { notFound } from '../common/errors';
 import { requireScope } from '../common/auth/principal';

@@ -2,30 +2,32 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import type { Services } from './services';
 import { createLauncher, type Launcher } from '../launchers';
+import type { ApiKeyService } from '../modules/api-keys/api-key.service';
 import { RunDispatcher } from '../modules/runs/run.dispatcher';
+import type { RunJournal } from '../modules/runs/run-journal';
 import { RunSupervisor } from '../modules/runs/run.supervisor';
-import { CurriculumTicker } from '../modules/curricula/curriculum.ticker';
-import type { RequestContext } from './context';
 
 /** The gpu-runner folder of this repository (dist/src/app -> repo root). */
 const DEFAULT_RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
 
 /**
  * What launches and watches runs in an API process: the launchers, the supervisor (exits, logs,
- * heartbeats, reconciliation) and the dispatcher (the queue). Started after the server listens,
- * because runners need its URL.
+ * heartbeats, reconciliation) and the dispatcher (the queue). Built with the services (the run
+ * service enqueues on the dispatcher); started after the server listens, because runners need
+ * its URL.
  */
 export function createRunMachinery(
-  config: Config,
-  ds: DataSource,
-  databaseUrl: string,
-  services: Services,
-  log: Logger,
-  publicUrl: () => string,
-  systemContext: RequestContext,
+  deps: {
+    config: Config;
+    ds: DataSource;
+    databaseUrl: string;
+    log: Logger;
+    publicUrl: () => string;
+  },
+  services: { journal: RunJournal; apiKeys: ApiKeyService },
 ) {
+  const { config, ds, databaseUrl, log, publicUrl } = deps;
   const launchers: Record<string, Launcher> = {
     local: createLauncher('local'),
     slurm: createLauncher('slurm', {
@@ -64,17 +66,14 @@ export function createRunMachinery(
       publicUrl,
     },
   );
-  services.runs.attach(dispatcher);
-  const curricula = new CurriculumTicker(systemContext, config.CURRICULUM_TICK_MS);
   return {
+    dispatcher,
     async start() {
       await supervisor.reconcile();
       supervisor.start();
       await dispatcher.start();
-      curricula.start();
     },
     async stop() {
-      await curricula.stop();
       await dispatcher.close();
       await supervisor.stop();
       // Live runners keep running; this process only stops following their logs and exits.

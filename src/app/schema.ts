@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { buildSchema, getMetadataStorage, type PubSub } from 'type-graphql';
+import { buildSchema, getMetadataStorage, type ContainerType, type PubSub } from 'type-graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { NodeResolver } from './node.resolver';
-import { guardRootFields } from './root-scopes';
+import { guardRootFields } from '../common/auth/root-scopes';
 import { validateOncePerRequest } from './argument-validation';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver';
 import { CheckpointResolver } from '../modules/checkpoints/checkpoint.resolver';
@@ -28,6 +28,7 @@ import { RunSubscriptionResolver } from '../modules/runs/run.subscriptions';
 import { SampleResolver } from '../modules/samples/sample.resolver';
 import { TraceResolver } from '../modules/traces/trace.resolver';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver';
+import type { Services } from './services';
 
 export const RESOLVERS = [
   NodeResolver,
@@ -54,15 +55,48 @@ export const RESOLVERS = [
 ] as const;
 
 /**
+ * The resolvers, each built once with the services it calls (constructor injection); those that
+ * call none are built without arguments.
+ */
+function resolverContainer(s: Services): ContainerType {
+  const built = new Map<unknown, object>([
+    [ApiKeyResolver, new ApiKeyResolver(s.apiKeys)],
+    [CheckpointResolver, new CheckpointResolver(s.checkpoints)],
+    [CritiqueResolver, new CritiqueResolver(s.critiques)],
+    [CurriculumResolver, new CurriculumResolver(s.curricula)],
+    [DatasetResolver, new DatasetResolver(s.datasets)],
+    [ExperimentResolver, new ExperimentResolver(s.experiments)],
+    [MasteryResolver, new MasteryResolver(s.mastery)],
+    [RoutingPolicyResolver, new RoutingPolicyResolver(s.routing)],
+    [RoutingPreviewResolver, new RoutingPreviewResolver(s.routing)],
+    [StageAssignmentResolver, new StageAssignmentResolver(s.routing)],
+    [RunResolver, new RunResolver(s.runs)],
+    [SampleResolver, new SampleResolver(s.samples)],
+    [TraceResolver, new TraceResolver(s.traces)],
+    [WebhookResolver, new WebhookResolver(s.webhooks)],
+  ]);
+  for (const resolver of RESOLVERS) {
+    if (!built.has(resolver)) built.set(resolver, new (resolver as new () => object)());
+  }
+  return { get: (someClass: unknown) => built.get(someClass) };
+}
+
+/**
  * The executable schema; its printed SDL is committed as schema.graphql. `pubSub` is the
  * server's announcement bus (type-graphql requires one once there are subscriptions; ours
- * subscribe through services.announcements, so an in-process one does for printing the SDL).
+ * subscribe through the context's announcements, so an in-process one does for printing the
+ * SDL). `services` are what the resolvers call; a schema built without them (printing the SDL,
+ * inspecting it in tests) must not be executed.
  */
-export async function buildAppSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
+export async function buildAppSchema(
+  pubSub: PubSub = createPubSub(),
+  services?: Services,
+): Promise<GraphQLSchema> {
   markPlainFieldsSimple();
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     pubSub,
+    container: services ? resolverContainer(services) : undefined,
     validateFn: validateOncePerRequest,
   });
   guardRootFields(schema);

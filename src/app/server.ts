@@ -15,8 +15,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
-import { createRequestContext, type RequestContext } from './context';
-import { SYSTEM } from '../common/auth/principal';
+import { createRequestContext, type RequestContext } from '../common/request-context';
 import { buildAppSchema } from './schema';
 import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
@@ -31,9 +30,9 @@ import { mountSubscriptions } from './subscriptions';
 import { createApiLogger, redactRequest } from './log-redaction';
 import { Metrics } from './metrics';
 import { readyzHandler } from './health';
-import { WebhookDispatcher } from '../modules/webhooks/webhook.dispatcher';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
-import { createDataSource, type StatementCounter } from '../common/db/data-source';
+import type { StatementCounter } from '../common/db/data-source';
+import { createAppDataSource } from './data-source';
 import { guardDataSourceErrors } from '../common/db/pool-errors';
 import { enterRequestScope } from '../common/db/request-scope';
 import { serverSecret } from '../common/db/server-secrets';
@@ -42,9 +41,9 @@ import { CursorCodec } from '../common/pagination';
 import { bulkRouter } from '../modules/bulk/bulk.router';
 import { manifestExportRouter } from '../modules/manifests/manifest-export.router';
 import { runnerRouter } from '../modules/runs/runner.router';
-import { createRunMachinery } from './run-machinery';
 import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
 import { createAnnouncer, type AnnouncementBus } from '../common/pubsub';
+import type { Principal } from '../common/auth/principal';
 
 export interface RunningServer {
   url: string;
@@ -88,7 +87,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   let announcer: AnnouncementBus | undefined;
   try {
     target = await openDatabaseTarget(config, (line) => log.debug({ postgres: line }));
-    ds = createDataSource(target.url, { poolSize: config.DB_POOL_SIZE, counter: opts.counter });
+    ds = createAppDataSource(target.url, { poolSize: config.DB_POOL_SIZE, counter: opts.counter });
     await ds.initialize();
     // A database restart must not end the process through an unheard client 'error'.
     guardDataSourceErrors(ds, log);
@@ -112,12 +111,22 @@ async function listen(
   announcer: AnnouncementBus,
   target: DatabaseTarget,
 ): Promise<RunningServer> {
-  const services = createServices(ds, announcer, {
-    apiKeyCacheTtlMs: config.API_KEY_CACHE_TTL_MS,
-  });
   const cursors = new CursorCodec(await serverSecret(ds, 'cursor_secret'));
+  // Runners call back on this URL; it is known once the server listens, before any run starts.
+  let url = '';
+  const services = createServices({
+    config,
+    ds,
+    live: announcer,
+    cursors,
+    databaseUrl: target.url,
+    log,
+    publicUrl: () => config.PUBLIC_URL ?? url,
+  });
+  const contextOf = (req: { id: unknown; log: Logger; principal?: Principal }): RequestContext =>
+    createRequestContext({ ds, cursors, announcements: announcer }, req);
   const bootstrapKey = await bootstrapAdminKey(config, services);
-  const schema = await buildAppSchema(announcer.pubSub);
+  const schema = await buildAppSchema(announcer.pubSub, services);
 
   const app = express();
   app.disable('x-powered-by');
@@ -199,19 +208,16 @@ async function listen(
     nestingGuard(config.GRAPHQL_MAX_NESTING),
     enterRequestScope,
     expressMiddleware(apollo, {
-      context: ({ req }) => Promise.resolve(createRequestContext({ ds, services, cursors }, req)),
+      context: ({ req }) => Promise.resolve(contextOf(req)),
     }),
   );
   app.use('/v1', authenticate(services.apiKeys, 'rest'));
   app.use(
     '/v1/runs/:runId',
-    runnerRouter(
-      { config, ds, services, cursors },
-      { eventsStored: (n) => metrics.eventsStored(n) },
-    ),
+    runnerRouter({ config, contextOf, services }, { eventsStored: (n) => metrics.eventsStored(n) }),
   );
-  app.use('/v1', bulkRouter({ config, ds, services, cursors }));
-  app.use('/v1', manifestExportRouter({ config, ds, services, cursors }));
+  app.use('/v1', bulkRouter({ config, contextOf, services }));
+  app.use('/v1', manifestExportRouter({ config, contextOf, services }));
   app.use(httpErrorHandler(log));
 
   await new Promise<void>((resolve, reject) => {
@@ -219,30 +225,8 @@ async function listen(
     httpServer.listen(config.PORT, config.HOST, () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${config.HOST}:${port}`;
-  const runs = createRunMachinery(
-    config,
-    ds,
-    target.url,
-    services,
-    log,
-    () => config.PUBLIC_URL ?? url,
-    createRequestContext(
-      { ds, services, cursors },
-      { id: 'curriculum-engine', log: log.child({ component: 'curricula' }), principal: SYSTEM },
-    ),
-  );
-  await runs.start();
-  const webhooks = new WebhookDispatcher(
-    { announcements: services.announcements, log: log.child({ component: 'webhooks' }) },
-    {
-      databaseUrl: target.url,
-      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
-      retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
-      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-    },
-  );
-  await webhooks.start();
+  url = `http://${config.HOST}:${port}`;
+  await services.background.start();
   return {
     url,
     port,
@@ -255,8 +239,7 @@ async function listen(
     async close() {
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.
-      await runs.stop();
-      await webhooks.close();
+      await services.background.stop();
       await subscriptions.close();
       await apollo.stop();
       await announcer.close();

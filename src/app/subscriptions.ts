@@ -12,13 +12,12 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
-import { createRequestContext, type RequestContext } from './context';
+import { createRequestContext, type RequestContext } from '../common/request-context';
 import type { Services } from './services';
 import { armor, priceOperation } from './limits';
 import { guardOperationInputs, guardRequestSource } from './input-guard';
@@ -27,6 +26,7 @@ import type { Principal } from '../common/auth/principal';
 import { formatGraphQLError } from '../common/errors';
 import type { CursorCodec } from '../common/pagination';
 import { sharedSubscribe } from './shared-subscribe';
+import { serveGraphqlWs } from './ws-server';
 
 /** Where subscriptions are served, on the API's one HTTP port. */
 export const WS_PATH = '/graphql';
@@ -155,14 +155,20 @@ export function mountSubscriptions(
     finish: formatResult,
   });
   const contextFor = (req: { id: unknown; log: Logger; principal?: Principal }): RequestContext =>
-    createRequestContext(deps, req);
+    createRequestContext(
+      { ds: deps.ds, cursors: deps.cursors, announcements: deps.services.announcements },
+      req,
+    );
 
   // --- graphql-ws (WebSocket) ---
   const wss = new WebSocketServer({ server: httpServer, path: WS_PATH });
   let connections = 0;
   // Connections' own subscription maps, read at scrape time: nothing to keep in step.
   const open = new Set<{ subscriptions: Record<string, unknown> }>();
-  const ws = useServer<Record<string, unknown>, { principal: Principal; connectionId: number }>(
+  const ws = serveGraphqlWs<
+    Record<string, unknown>,
+    { principal: Principal; connectionId: number }
+  >(
     {
       schema,
       subscribe,
@@ -206,6 +212,7 @@ export function mountSubscriptions(
       onError: (_ctx, _id, _payload, errors) => format(errors),
     },
     wss,
+    log,
   );
 
   // --- graphql-sse (Server-Sent Events), distinct connections mode: one request per operation ---

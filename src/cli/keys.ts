@@ -76,8 +76,19 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'revoke' && target) {
     await withDatabase(async (ds) => {
       // Running API processes cache keys: the announcement makes them drop this one at once.
-      const bus = await createAnnouncer(loadConfig(), ds, pino({ level: 'silent' }));
-      const key = await new ApiKeyService(ds, bus).revoke(target).finally(() => bus.close());
+      // Without it (Redis down) the key is still revoked: a leaked key must not stay valid
+      // because the bus is away; the servers then drop it within their cache TTL.
+      const config = loadConfig();
+      const bus = await createAnnouncer(config, ds, pino({ level: 'silent' })).catch(
+        (err: unknown) => {
+          console.error(
+            `Warning: could not announce the revoke (${err instanceof Error ? err.message : String(err)}); ` +
+              `running servers refuse the key within API_KEY_CACHE_TTL_MS (${config.API_KEY_CACHE_TTL_MS} ms).`,
+          );
+          return undefined;
+        },
+      );
+      const key = await new ApiKeyService(ds, bus).revoke(target).finally(() => bus?.close());
       console.log(
         `Revoked key ${key.id} (${key.name}, ${key.prefix}…) at ${key.revokedAt?.toISOString()}`,
       );

@@ -1,12 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../app/config';
 import { openDatabaseTarget } from '../common/db/database';
-import { createDataSource } from '../common/db/data-source';
+import { createAppDataSource } from '../app/data-source';
 
 /** Runs a CLI command against the configured database (the embedded one by default), migrated. */
 export async function withDatabase<T>(work: (ds: DataSource) => Promise<T>): Promise<T> {
   const target = await openDatabaseTarget(loadConfig());
-  const ds = createDataSource(target.url, { poolSize: 2, applicationName: 'stagewise-cli' });
+  const ds = createAppDataSource(target.url, { poolSize: 2, applicationName: 'stagewise-cli' });
   try {
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });

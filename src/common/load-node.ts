@@ -1,5 +1,5 @@
 import type { ObjectLiteral } from 'typeorm';
-import type { RequestContext } from '../app/context';
+import type { RequestContext } from './request-context';
 import { notFound } from './errors';
 import { idOf } from './ids';
 

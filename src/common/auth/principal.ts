@@ -1,4 +1,4 @@
-import { ApiKeyScope } from '../../modules/api-keys/api-key.entity';
+import { ApiKeyScope } from './scopes';
 import { forbidden } from '../errors';
 
 /** Who is calling: the API key's identity and what it may do. */

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
-import { ENTITIES } from './entities';
+import { DataSource, type EntitySchema, type Logger as TypeOrmLogger } from 'typeorm';
 import { currentRequest, enableRequestScopes } from './request-scope';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
@@ -31,15 +30,21 @@ export class StatementCounter implements TypeOrmLogger {
 /** Compiled migrations live beside the compiled sources: dist/migrations/*.js. */
 const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', '..', 'migrations', '*.js');
 
-export function createDataSource(
-  url: string,
-  opts: { poolSize?: number; counter?: StatementCounter; applicationName?: string } = {},
-): DataSource {
+export interface DataSourceOptions {
+  /** Every table TypeORM manages: the composition root's list (src/app/entities.ts). */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: (Function | EntitySchema)[];
+  poolSize?: number;
+  counter?: StatementCounter;
+  applicationName?: string;
+}
+
+export function createDataSource(url: string, opts: DataSourceOptions): DataSource {
   if (opts.counter) enableRequestScopes();
   return new DataSource({
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    entities: opts.entities,
     migrations: [MIGRATIONS_GLOB],
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',

@@ -1,4 +1,3 @@
-import type { Config } from '../../app/config';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
 
 export interface DatabaseTarget {
@@ -7,9 +6,16 @@ export interface DatabaseTarget {
   embedded?: EmbeddedPostgresHandle;
 }
 
+/** Where the database is: the part of the server's config (src/app/config.ts) this reads. */
+export interface DatabaseSettings {
+  DATABASE_URL?: string;
+  STAGEWISE_DATA_DIR: string;
+  EMBEDDED_PG_PORT: number;
+}
+
 /** DATABASE_URL when given; otherwise the embedded PostgreSQL in the data directory. */
 export async function openDatabaseTarget(
-  config: Config,
+  config: DatabaseSettings,
   log?: (line: string) => void,
 ): Promise<DatabaseTarget> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };

@@ -30,6 +30,14 @@ export function currentRequest(): RequestScope | undefined {
 }
 
 /**
+ * Runs `work` as background work: whatever it starts is not counted with the request that
+ * happened to wake it (an announcement published while serving one).
+ */
+export function outsideRequestScope<T>(work: () => T): T {
+  return enabled ? storage.exit(work) : work();
+}
+
+/**
  * Runs the rest of the chain inside the request's scope. Mount it first, and again after a body
  * parser: a parser calls `next` from the socket's events, outside the scope entered before it.
  */

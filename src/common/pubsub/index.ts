@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import pg from 'pg';
-import type { Config } from '../../app/config';
 import { guardPoolErrors } from '../db/pool-errors';
 import { ANNOUNCEMENT_CHANNEL } from './announcement';
 import { AnnouncementBus } from './bus';
@@ -19,7 +18,7 @@ export { AnnouncementBus } from './bus';
  * Resolves once it is listening.
  */
 export async function createAnnouncer(
-  config: Pick<Config, 'REDIS_URL'>,
+  config: { REDIS_URL?: string },
   db: DataSource | string,
   log: Logger,
 ): Promise<AnnouncementBus> {

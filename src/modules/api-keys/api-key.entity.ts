@@ -1,19 +1,11 @@
 import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Run } from '../runs/run.entity';
+import { ApiKeyScope } from '../../common/auth/scopes';
 
-export enum ApiKeyScope {
-  READ = 'READ',
-  WRITE = 'WRITE',
-  ADMIN = 'ADMIN',
-  RUNNER = 'RUNNER',
-}
-registerEnumType(ApiKeyScope, {
-  name: 'ApiKeyScope',
-  description: 'READ: queries; WRITE: also mutations; ADMIN: also keys; RUNNER: one run only.',
-});
+export { ApiKeyScope };
 
 /** Who may call the API. Only a sha256 of the key is stored; the key is shown once. */
 @ObjectType({ implements: Node })

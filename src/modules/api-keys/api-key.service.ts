@@ -7,7 +7,7 @@ import { keysetPage, type PageArgs } from '../../common/pagination';
 import { preparedQuery } from '../../common/db/prepared';
 import type { Announcer } from '../../common/pubsub/announcer';
 import { offlineAnnouncements, type AnnouncementSource } from '../../common/pubsub/bus';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { PrincipalCache } from './api-key.cache';
 
 const KEY_PREFIX = 'sw_';

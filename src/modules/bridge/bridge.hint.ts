@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { RoutingPolicy } from '../routing/routing-policy.entity';
+import type { TraceService } from '../traces/trace.service';
 import { bridgeSftSamples, bridgedExternalId, type BridgeOutcome } from './bridge.sql';
 
 const SAMPLES_PER_BATCH = 1_000;
@@ -37,22 +38,29 @@ export function splitHint(text: string, fraction: number): { hint: string; rest:
  */
 export function bridgeByHint(
   manager: EntityManager,
+  traces: TraceService,
   curriculumId: number,
   round: number,
   fraction: number,
 ): Promise<BridgeOutcome> {
-  return bridgeSftSamples(manager, curriculumId, round, SAMPLES_PER_BATCH, (_rows, groups) =>
-    Promise.resolve(
-      groups.map((g) => {
-        const { hint, rest } = splitHint(g[0].text, fraction);
-        return {
-          parent_id: g[0].trace_id,
-          external_id: bridgedExternalId(curriculumId, round),
-          producer: 'hint',
-          text: rest,
-          metadata: { strategy: 'hint', hint, fraction },
-        };
-      }),
-    ),
+  return bridgeSftSamples(
+    manager,
+    traces,
+    curriculumId,
+    round,
+    SAMPLES_PER_BATCH,
+    (_rows, groups) =>
+      Promise.resolve(
+        groups.map((g) => {
+          const { hint, rest } = splitHint(g[0].text, fraction);
+          return {
+            parent_id: g[0].trace_id,
+            external_id: bridgedExternalId(curriculumId, round),
+            producer: 'hint',
+            text: rest,
+            metadata: { strategy: 'hint', hint, fraction },
+          };
+        }),
+      ),
   );
 }

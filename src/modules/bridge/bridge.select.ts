@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { badInput } from '../../common/errors';
 import type { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { StudentScorer } from '../../scoring';
+import type { TraceService } from '../traces/trace.service';
 import { bridgeSftSamples, bridgedExternalId, type BridgeOutcome } from './bridge.sql';
 
 const SAMPLES_PER_BATCH = 256;
@@ -21,6 +22,7 @@ export function onnxDirOf(checkpoint: Checkpoint): string {
  */
 export async function bridgeBySelect(
   manager: EntityManager,
+  traces: TraceService,
   curriculumId: number,
   round: number,
   student: Checkpoint,
@@ -34,6 +36,7 @@ export async function bridgeBySelect(
   try {
     return await bridgeSftSamples(
       manager,
+      traces,
       curriculumId,
       round,
       SAMPLES_PER_BATCH,
@@ -42,10 +45,9 @@ export async function bridgeBySelect(
           rows.map((r) => ({ problem: r.problem, completion: r.text })),
         );
         const nll = new Map(rows.map((r, i) => [r.trace_id, scores[i].meanNll]));
-        await manager.query(
-          `UPDATE traces t SET student_nll = x.nll
-         FROM unnest($1::bigint[], $2::float8[]) AS x(id, nll) WHERE t.id = x.id`,
-          [rows.map((r) => r.trace_id), rows.map((r) => nll.get(r.trace_id))],
+        await traces.recordStudentNll(
+          manager,
+          rows.map((r) => ({ traceId: r.trace_id, nll: nll.get(r.trace_id)! })),
         );
         return groups.map((g) => {
           const best = g.reduce((a, b) => (nll.get(b.trace_id)! < nll.get(a.trace_id)! ? b : a));

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { DerivedTrace, TraceService } from '../traces/trace.service';
 
 /**
  * What the in-API bridge strategies share: the SFT samples of a round, batch by batch, with
@@ -47,46 +48,17 @@ function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
 }
 
 /**
- * Inserts BRIDGED traces from a JSON array of {parent_id, external_id, producer, text,
- * student_nll, metadata}: each copies its parent's sample and grade unless it has its own
- * text (then it is graded by the caller and given as final_answer/correct). Idempotent.
- */
-const INSERT_BRIDGED_SQL = `
-  WITH ins AS (
-    INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
-                        grader_version, producer, token_count, parent_trace_id, student_nll, metadata)
-    SELECT p.sample_id, x.external_id, 'BRIDGED', coalesce(x.text, p.text),
-           coalesce(x.final_answer, p.final_answer), coalesce(x.correct, p.correct),
-           coalesce(x.reward, p.reward), coalesce(x.grader_version, p.grader_version), x.producer,
-           CASE WHEN x.text IS NULL THEN p.token_count END, p.id, x.student_nll, x.metadata
-    FROM jsonb_to_recordset($1::jsonb) AS x(parent_id bigint, external_id text, producer text,
-         text text, final_answer text, correct boolean, reward double precision,
-         grader_version text, student_nll double precision, metadata jsonb)
-    JOIN traces p ON p.id = x.parent_id
-    ON CONFLICT DO NOTHING RETURNING 1)
-  SELECT count(*)::int AS inserted FROM ins`;
-
-/** One BRIDGED trace to write: its parent, and what differs from it (see INSERT_BRIDGED_SQL). */
-export interface BridgedTrace {
-  parent_id: string;
-  external_id: string;
-  producer: string;
-  text?: string;
-  student_nll?: number;
-  metadata: Record<string, unknown>;
-}
-
-/**
  * The loop both in-API strategies run: for each batch of the round's SFT samples (with their
  * verified teacher traces, grouped by sample), `bridge` says which BRIDGED traces to write;
- * they are inserted in one statement per batch.
+ * TraceService inserts them in one statement per batch.
  */
 export async function bridgeSftSamples(
   manager: EntityManager,
+  traces: TraceService,
   curriculumId: number,
   round: number,
   samplesPerBatch: number,
-  bridge: (rows: TeacherCandidate[], bySample: TeacherCandidate[][]) => Promise<BridgedTrace[]>,
+  bridge: (rows: TeacherCandidate[], bySample: TeacherCandidate[][]) => Promise<DerivedTrace[]>,
 ): Promise<BridgeOutcome> {
   const outcome: BridgeOutcome = { samples: 0, candidates: 0, written: 0 };
   let after = '0';
@@ -99,10 +71,7 @@ export async function bridgeSftSamples(
     ]);
     if (rows.length === 0) return outcome;
     const groups = bySample(rows);
-    const traces = await bridge(rows, groups);
-    const [{ inserted }] = await manager.query<{ inserted: number }[]>(INSERT_BRIDGED_SQL, [
-      JSON.stringify(traces),
-    ]);
+    const inserted = await traces.writeDerived(manager, await bridge(rows, groups));
     outcome.samples += groups.length;
     outcome.candidates += rows.length;
     outcome.written += inserted;

@@ -1,29 +1,19 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { Config } from '../../app/config';
-import { createRequestContext, type RequestContext } from '../../app/context';
-import type { Services } from '../../app/services';
+import type { RequestContext } from '../../common/request-context';
+import type { RestDeps } from '../../common/rest-deps';
 import { requireScope } from '../../common/auth/principal';
 import { badInput } from '../../common/errors';
 import { assertSafeText, assertSafeValue } from '../../common/text-guard';
-import { toGlobalId } from '../../common/ids';
-import type { CursorCodec } from '../../common/pagination';
-import { withTransaction } from '../../common/db/transaction';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
-import { Sample } from '../samples/sample.entity';
-import { importSampleRows } from '../samples/sample.import';
-import { Trace, TraceKind } from '../traces/trace.entity';
-import { importTraceRows } from '../traces/trace.import';
+import { TraceKind } from '../traces/trace.entity';
 import { ndjsonRecords } from './ndjson-stream';
 import { parseSampleLine, parseTraceLine } from './ndjson-lines';
-import { streamNdjson } from './ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
+import type { BulkService } from './bulk.service';
 
-export interface BulkDeps {
-  config: Config;
-  ds: DataSource;
-  services: Services;
-  cursors: CursorCodec;
+export interface BulkDeps extends RestDeps {
+  services: { bulk: BulkService };
 }
 
 const list = z.string().transform((s) =>
@@ -69,12 +59,13 @@ const route =
     handler(req, res).catch(next);
 
 /**
- * The bulk endpoints: NDJSON in (COPY into staging, one set-based insert, one transaction) and
- * NDJSON out (a cursor, constant memory). For files too big for a GraphQL mutation.
+ * The bulk endpoints over HTTP, for files too big for a GraphQL mutation: each route checks the
+ * key's scope, parses the NDJSON body or the query string, and calls BulkService.
  */
 export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
-  const ctxOf = (req: Request): RequestContext => createRequestContext(deps, req);
+  const ctxOf = (req: Request): RequestContext => deps.contextOf(req);
+  const bulk = deps.services.bulk;
   const limits = {
     bodyBytes: deps.config.NDJSON_BODY_LIMIT_BYTES,
     lineBytes: deps.config.NDJSON_MAX_LINE_BYTES,
@@ -96,12 +87,8 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const records = ndjsonRecords(req, limits, (text, line) =>
-        parseSampleLine(text, line, maxDepth),
-      );
-      const result = await withTransaction(ctx.ds, (qr, client) =>
-        importSampleRows(qr, client, dataset.id, records),
+      const { dataset, result } = await bulk.importSamples(ctx, String(req.params.name), () =>
+        ndjsonRecords(req, limits, (text, line) => parseSampleLine(text, line, maxDepth)),
       );
       ctx.log.info(
         { dataset: dataset.name, ...result, duplicates: undefined, repeated: undefined },
@@ -116,12 +103,8 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.WRITE);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const records = ndjsonRecords(req, limits, (text, line) =>
-        parseTraceLine(text, line, maxDepth),
-      );
-      const result = await withTransaction(ctx.ds, (qr, client) =>
-        importTraceRows(qr, client, dataset.id, records),
+      const { dataset, result } = await bulk.importTraces(ctx, String(req.params.name), () =>
+        ndjsonRecords(req, limits, (text, line) => parseTraceLine(text, line, maxDepth)),
       );
       ctx.log.info({ dataset: dataset.name, ...result, repeated: undefined }, 'traces imported');
       res.json(result);
@@ -133,34 +116,13 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.READ);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const q = parseQuery(sampleQuery, req.query);
-      const query = ctx.services.samples
-        .query(ctx, {
-          datasetIds: [toGlobalId('Dataset', dataset.id)],
-          tagsAny: q.tagsAny,
-          tagsAll: q.tagsAll,
-          domain: q.domain,
-          problemContains: q.problemContains,
-          passRate: q.passRateCheckpointId
-            ? { checkpointId: q.passRateCheckpointId, min: q.passRateMin, max: q.passRateMax }
-            : undefined,
-        })
-        .select(['s.id', 's.externalId', 's.problem', 's.answer', 's.domain', 's.tags'])
-        .addSelect(['s.contentHash', 's.metadata', 's.createdAt'])
-        .orderBy('s.id', 'ASC');
-      const [sql, params] = query.getQueryAndParameters();
-      await streamNdjson(ctx.ds, res, sql, params, (row) => ({
-        id: toGlobalId(Sample.name, row.s_id as string),
-        externalId: row.s_external_id,
-        problem: row.s_problem,
-        answer: row.s_answer,
-        domain: row.s_domain,
-        tags: row.s_tags,
-        metadata: row.s_metadata,
-        contentHash: row.s_content_hash,
-        createdAt: row.s_created_at,
-      }));
+      const filter = parseQuery(sampleQuery, req.query);
+      const { sql, params, toRecord } = await bulk.sampleExport(
+        ctx,
+        String(req.params.name),
+        filter,
+      );
+      await streamNdjson(ctx.ds, res, sql, params, toRecord);
     }),
   );
 
@@ -169,40 +131,13 @@ export function bulkRouter(deps: BulkDeps): Router {
     route(async (req, res) => {
       const ctx = ctxOf(req);
       requireScope(ctx.principal, ApiKeyScope.READ);
-      const dataset = await ctx.services.datasets.byName(ctx, String(req.params.name));
-      const q = parseQuery(traceQuery, req.query);
-      const query = ctx.services.traces
-        .query(ctx, q)
-        .innerJoin(Sample, 's', 's.id = t.sampleId')
-        .andWhere('s.datasetId = :datasetId', { datasetId: dataset.id })
-        .select(['t.id', 't.sampleId', 't.externalId', 't.kind', 't.text', 't.finalAnswer'])
-        .addSelect(['t.correct', 't.reward', 't.graderVersion', 't.producer', 't.runId'])
-        .addSelect(['t.parentTraceId', 't.tokenCount', 't.studentNll', 't.metadata', 't.createdAt'])
-        .addSelect('s.externalId', 'sample_external_id')
-        .orderBy('t.id', 'ASC');
-      const [sql, params] = query.getQueryAndParameters();
-      await streamNdjson(ctx.ds, res, sql, params, (row) => ({
-        id: toGlobalId(Trace.name, row.t_id as string),
-        sampleId: toGlobalId(Sample.name, row.t_sample_id as string),
-        sampleExternalId: row.sample_external_id,
-        externalId: row.t_external_id,
-        kind: row.t_kind,
-        text: row.t_text,
-        finalAnswer: row.t_final_answer,
-        correct: row.t_correct,
-        reward: row.t_reward,
-        graderVersion: row.t_grader_version,
-        producer: row.t_producer,
-        runId: row.t_run_id === null ? null : toGlobalId('Run', row.t_run_id as number),
-        parentTraceId:
-          row.t_parent_trace_id === null
-            ? null
-            : toGlobalId(Trace.name, row.t_parent_trace_id as string),
-        tokenCount: row.t_token_count,
-        studentNll: row.t_student_nll,
-        metadata: row.t_metadata,
-        createdAt: row.t_created_at,
-      }));
+      const filter = parseQuery(traceQuery, req.query);
+      const { sql, params, toRecord } = await bulk.traceExport(
+        ctx,
+        String(req.params.name),
+        filter,
+      );
+      await streamNdjson(ctx.ds, res, sql, params, toRecord);
     }),
   );
 

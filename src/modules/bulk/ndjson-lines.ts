@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { LIMITS } from '../../common/limits';
 import { TraceKind } from '../traces/trace.entity';
-import { toStagedSample, type StagedSample } from '../samples/sample.import';
-import { toStagedTrace, type StagedTrace } from '../traces/trace.import';
+import { toStagedSample, type StagedSample } from '../samples/sample.service';
+import { toStagedTrace, type StagedTrace } from '../traces/trace.service';
 import { AppError, badInput } from '../../common/errors';
 import { assertSafeValue, DEFAULT_JSON_MAX_DEPTH } from '../../common/text-guard';
 

@@ -3,7 +3,9 @@ import type { Relation } from 'typeorm';
 import { Field, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { BaseRow, Node } from '../../common/db/base.entity';
-import { Run } from '../runs/run.entity';
+// By name, not by class: runs name checkpoints too, and entity files must not import in a
+// circle (the import-boundary rule, .dependency-cruiser.cjs).
+import type { Run } from '../runs/run.entity';
 
 /** Model weights somewhere (a path, an object-store URI), with their lineage. */
 @ObjectType({ implements: Node })
@@ -37,7 +39,7 @@ export class Checkpoint extends BaseRow {
   @Column({ type: 'integer', nullable: true })
   parentId!: number | null;
 
-  @ManyToOne(() => Run, { nullable: true, onDelete: 'SET NULL' })
+  @ManyToOne('Run', { nullable: true, onDelete: 'SET NULL' })
   @JoinColumn({ name: 'produced_by_run_id' })
   producedByRun?: Relation<Run>;
 

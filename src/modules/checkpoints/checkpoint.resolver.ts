@@ -1,14 +1,17 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Checkpoint } from './checkpoint.entity';
 import { CheckpointFilter, CreateCheckpointInput } from './checkpoint.inputs';
 import { Run } from '../runs/run.entity';
+import type { CheckpointService } from './checkpoint.service';
 
 export const CheckpointConnection = ConnectionType(Checkpoint);
 
 @Resolver(() => Checkpoint)
 export class CheckpointResolver {
+  constructor(private readonly checkpointService: CheckpointService) {}
+
   @Query(() => CheckpointConnection)
   async checkpoints(
     @Ctx() ctx: RequestContext,
@@ -17,13 +20,13 @@ export class CheckpointResolver {
   ) {
     return asConnection(
       CheckpointConnection,
-      await ctx.services.checkpoints.list(ctx, filter ?? {}, page),
+      await this.checkpointService.list(ctx, filter ?? {}, page),
     );
   }
 
   @Mutation(() => Checkpoint, { description: 'Registers weights that exist somewhere.' })
   createCheckpoint(@Ctx() ctx: RequestContext, @Arg('input') input: CreateCheckpointInput) {
-    return ctx.services.checkpoints.create(ctx, input);
+    return this.checkpointService.create(ctx, input);
   }
 
   @FieldResolver(() => Checkpoint, { nullable: true })

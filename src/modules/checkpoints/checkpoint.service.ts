@@ -1,4 +1,5 @@
-import type { RequestContext } from '../../app/context';
+import type { EntityManager } from 'typeorm';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
@@ -7,7 +8,22 @@ import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from './checkpoint.entity';
 import type { CheckpointFilter, CreateCheckpointInput } from './checkpoint.inputs';
 
-/** Checkpoints: registered model weights and their lineage. */
+/** A checkpoint a run reports having written (POST /v1/runs/:id/checkpoints). */
+export interface RunCheckpoint {
+  name: string;
+  uri: string;
+  onnxUri: string | null;
+  baseModel: string;
+  metadata: Record<string, unknown>;
+  /** The run's input checkpoint: the new one's parent. */
+  parentId: number | null;
+  producedByRunId: number;
+}
+
+/**
+ * Checkpoints: registered model weights and their lineage. The one writer of `checkpoints`:
+ * by hand (createCheckpoint) or by the run that produced them (register).
+ */
 export class CheckpointService {
   list(ctx: RequestContext, filter: CheckpointFilter, page: PageArgs) {
     const q = ctx.ds.getRepository(Checkpoint).createQueryBuilder('c');
@@ -41,5 +57,22 @@ export class CheckpointService {
         ),
       taken,
     );
+  }
+
+  /**
+   * Registers a checkpoint a run produced, in the caller's transaction (the run's journal, so
+   * the run's output and its ARTIFACT event commit with it). Registering the same name again
+   * from the same run answers the stored one; a name another run or a person took is CONFLICT.
+   */
+  async register(manager: EntityManager, input: RunCheckpoint): Promise<Checkpoint> {
+    const repo = manager.getRepository(Checkpoint);
+    const taken = () =>
+      conflict(`A checkpoint named "${input.name}" already exists`, { name: input.name });
+    const existing = await repo.findOneBy({ name: input.name });
+    if (existing) {
+      if (existing.producedByRunId !== input.producedByRunId) throw taken();
+      return existing;
+    }
+    return conflictOnDuplicate('checkpoints', () => repo.save(repo.create(input)), taken);
   }
 }

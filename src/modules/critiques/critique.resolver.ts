@@ -1,17 +1,20 @@
 import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Critique } from './critique.entity';
 import { CritiqueFilter } from './critique.inputs';
 import { Sample } from '../samples/sample.entity';
 import { Trace } from '../traces/trace.entity';
 import { Run } from '../runs/run.entity';
+import type { CritiqueService } from './critique.service';
 
 export const CritiqueConnection = ConnectionType(Critique);
 
 /** Critiques are written by CRITIQUE runs; this module only reads them. */
 @Resolver(() => Critique)
 export class CritiqueResolver {
+  constructor(private readonly critiqueService: CritiqueService) {}
+
   @Query(() => CritiqueConnection)
   async critiques(
     @Ctx() ctx: RequestContext,
@@ -20,7 +23,7 @@ export class CritiqueResolver {
   ) {
     return asConnection(
       CritiqueConnection,
-      await ctx.services.critiques.list(ctx, filter ?? {}, page),
+      await this.critiqueService.list(ctx, filter ?? {}, page),
     );
   }
 

@@ -1,26 +1,35 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
-import { bridgeByHint, hintFraction } from '../bridge/bridge.hint';
-import { bridgeBySelect } from '../bridge/bridge.select';
-import { bridgedExternalId } from '../bridge/bridge.sql';
 import { ManifestPurpose } from '../manifests/manifest.entity';
-import { applyRoutingSql } from '../routing/routing.apply';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
-import { isTerminal } from '../runs/run-status';
+import { isTerminal } from '../runs/run.types';
 import { Curriculum, CurriculumPhase, CurriculumStatus } from './curriculum.entity';
 import { CurriculumRound } from './curriculum-round.entity';
 import {
   CRITIQUE_SET_SQL,
   DATASET_PROMPTS_SQL,
   REWRITE_SET_SQL,
-  RL_SET_SQL,
   SFT_SET_SQL,
   STAGE_PROMPTS_SQL,
 } from './curriculum.manifests';
 import { critiqueStats, movedStats } from './curriculum.stats';
+import type { Announcer } from '../../common/pubsub/announcer';
+import type { ManifestService } from '../manifests/manifest.service';
+import type { RunService } from '../runs/run.service';
+import type { RoutingService } from '../routing/routing.service';
+import type { BridgeService } from '../bridge/bridge.service';
+
+/** What the curriculum loop works with, from the composition root (src/app/services.ts). */
+export interface CurriculumCollaborators {
+  runs: RunService;
+  manifests: ManifestService;
+  routing: RoutingService;
+  bridge: BridgeService;
+  announcer: Announcer;
+}
 
 /** What one transition did, for announcing after its commit. */
 interface Step {
@@ -40,7 +49,10 @@ interface Step {
  * checkpoint and of every round's checkpoint on the EVAL datasets.
  */
 export class CurriculumEngine {
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly deps: CurriculumCollaborators,
+  ) {}
 
   /** Advances as far as possible now; returns the curriculum as it then stands. */
   async advance(curriculumId: number): Promise<Curriculum> {
@@ -77,8 +89,8 @@ export class CurriculumEngine {
       return { curriculum: c, runs };
     });
     if (!done) return false;
-    for (const run of done.runs) await this.ctx.services.runs.announceCreated(this.ctx, run);
-    await this.ctx.services.announcer.curriculumUpdated(curriculumId);
+    for (const run of done.runs) await this.deps.runs.announceCreated(run);
+    await this.deps.announcer.curriculumUpdated(curriculumId);
     return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
   }
 
@@ -146,18 +158,13 @@ export class CurriculumEngine {
     const checkpoint = await m
       .getRepository(Checkpoint)
       .findOneByOrFail({ id: r.startCheckpointId });
-    const datasetIds = (
-      await m.query<{ dataset_id: number }[]>(
-        `SELECT dataset_id FROM curriculum_datasets WHERE curriculum_id = $1 AND role = 'TRAIN'`,
-        [c.id],
-      )
-    ).map((d) => d.dataset_id);
-    const applied = await applyRoutingSql(m, c.id, c.currentRound, {
+    const applied = await this.deps.routing.applyToRound(
+      m,
+      c.id,
+      c.currentRound,
       policy,
-      checkpointId: checkpoint.id,
-      checkpointName: checkpoint.name,
-      datasetIds,
-    });
+      checkpoint,
+    );
     await this.patchStats(m, c.id, c.currentRound, {
       samplesPerStage: Object.fromEntries(applied.counts.map((x) => [x.stage, x.count])),
       unrouted: applied.unrouted,
@@ -183,11 +190,11 @@ export class CurriculumEngine {
       const student = await m
         .getRepository(Checkpoint)
         .findOneByOrFail({ id: r.startCheckpointId });
-      const outcome = await bridgeBySelect(m, c.id, round, student);
+      const outcome = await this.deps.bridge.bySelect(m, c.id, round, student);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
     } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
-      const fraction = hintFraction(policy, round, c.rounds);
-      const outcome = await bridgeByHint(m, c.id, round, fraction);
+      const fraction = this.deps.bridge.hintFraction(policy, round, c.rounds);
+      const outcome = await this.deps.bridge.byHint(m, c.id, round, fraction);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'HINT', fraction, ...outcome } });
     }
     await this.startSft(m, c, runs);
@@ -212,7 +219,7 @@ export class CurriculumEngine {
         [
           c.id,
           round,
-          bridgedExternalId(c.id, round),
+          this.deps.bridge.externalId(c.id, round),
           bridgeRun?.id ?? null,
           policy.bridgeStrategy === BridgeStrategy.NONE,
         ],
@@ -248,17 +255,7 @@ export class CurriculumEngine {
       stage: RunStage.RL,
       checkpointId: r.sftCheckpointId!,
       config: {},
-      items: [
-        RL_SET_SQL,
-        [
-          c.id,
-          c.currentRound,
-          r.sftCheckpointId,
-          policy.tauLow,
-          policy.tauHigh,
-          policy.minAttempts,
-        ],
-      ],
+      items: this.deps.routing.partlySolvedItems(c.id, c.currentRound, r.sftCheckpointId!, policy),
     });
     if (!started) {
       await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
@@ -357,7 +354,7 @@ export class CurriculumEngine {
       round?: number;
     },
   ): Promise<boolean> {
-    const manifest = await this.ctx.services.manifests.freezeFromSql(
+    const manifest = await this.deps.manifests.freezeFromSql(
       m,
       ManifestPurpose[spec.stage],
       spec.items[0],
@@ -365,7 +362,7 @@ export class CurriculumEngine {
       { allowEmpty: true },
     );
     if (manifest.itemCount === 0) return false;
-    const run = await this.ctx.services.runs.createIn(m, {
+    const run = await this.deps.runs.createIn(m, {
       stage: spec.stage,
       config: { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config },
       inputCheckpointId: spec.checkpointId,

@@ -56,17 +56,6 @@ export const REWRITE_SET_SQL = `
   WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT'`;
 
 /**
- * RL prompts: the round's SFT and RL samples that the post-SFT checkpoint ($3) partly solves
- * (tauLow $4 < p < tauHigh $5, with at least $6 graded attempts).
- */
-export const RL_SET_SQL = `
-  SELECT a.sample_id, NULL::bigint AS trace_id, a.sample_id AS sort_key
-  FROM stage_assignments a
-  JOIN pass_rates pr ON pr.sample_id = a.sample_id AND pr.checkpoint_id = $3
-  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage IN ('SFT', 'RL')
-    AND pr.attempts >= $6 AND pr.rate > $4 AND pr.rate < $5`;
-
-/**
  * CRITIQUE items: for each prompt the RL run ($3) harvested (the samples in $4), its last
  * failed rollout in that run.
  */

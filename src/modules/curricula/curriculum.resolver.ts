@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Curriculum, CurriculumStatus } from './curriculum.entity';
 import { CurriculumDataset } from './curriculum-dataset.entity';
@@ -9,6 +9,7 @@ import { RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run } from '../runs/run.entity';
 import { CurriculumRound } from './curriculum-round.entity';
 import { CreateCurriculumInput } from './curriculum.inputs';
+import type { CurriculumService } from './curriculum.service';
 
 export const CurriculumConnection = ConnectionType(Curriculum);
 
@@ -16,13 +17,15 @@ const MAX_DATASETS = 100;
 
 @Resolver(() => Curriculum)
 export class CurriculumResolver {
+  constructor(private readonly curriculumService: CurriculumService) {}
+
   @Query(() => CurriculumConnection)
   async curricula(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
     @Arg('status', () => CurriculumStatus, { nullable: true }) status?: CurriculumStatus,
   ) {
-    return asConnection(CurriculumConnection, await ctx.services.curricula.list(ctx, status, page));
+    return asConnection(CurriculumConnection, await this.curriculumService.list(ctx, status, page));
   }
 
   private async datasetsIn(ctx: RequestContext, c: Curriculum, role: 'TRAIN' | 'EVAL') {
@@ -76,24 +79,24 @@ export class CurriculumResolver {
       'Creates a curriculum (ACTIVE, phase PENDING); with autoAdvance it starts its first probe within seconds.',
   })
   createCurriculum(@Ctx() ctx: RequestContext, @Arg('input') input: CreateCurriculumInput) {
-    return ctx.services.curricula.create(ctx, input);
+    return this.curriculumService.create(ctx, input);
   }
 
   @Mutation(() => Curriculum, {
     description: 'Moves an ACTIVE curriculum on as far as it can go now (without autoAdvance).',
   })
   advanceCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    return ctx.services.curricula.advance(ctx, id);
+    return this.curriculumService.advance(ctx, id);
   }
 
   @Mutation(() => Curriculum, { description: 'Resumes a PAUSED curriculum.' })
   resumeCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    return ctx.services.curricula.resume(ctx, id);
+    return this.curriculumService.resume(ctx, id);
   }
 
   @Mutation(() => Curriculum, { description: 'Cancels a curriculum and its live run.' })
   cancelCurriculum(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    return ctx.services.curricula.cancel(ctx, id);
+    return this.curriculumService.cancel(ctx, id);
   }
 }
 

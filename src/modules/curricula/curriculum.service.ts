@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext, TransactionContext } from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
 import { toGlobalId } from '../../common/ids';
@@ -8,15 +8,18 @@ import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Dataset, DatasetSplit } from '../datasets/dataset.entity';
 import { RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage } from '../runs/run.entity';
-import { isTerminal } from '../runs/run-status';
-import { validateStageConfig } from '../runs/stage-configs';
+import { isTerminal } from '../runs/run.types';
+import { validateStageConfig } from '../runs/run.types';
 import { Curriculum, CurriculumStatus } from './curriculum.entity';
 import { CurriculumDataset } from './curriculum-dataset.entity';
-import { CurriculumEngine } from './curriculum.engine';
 import type { CreateCurriculumInput } from './curriculum.inputs';
+import type { AfterCommit } from '../runs/run.service';
+import { CurriculumEngine, type CurriculumCollaborators } from './curriculum.engine';
 
 /** Curricula: created here, advanced by the engine (on its own, or by advanceCurriculum). */
 export class CurriculumService {
+  constructor(private readonly deps: CurriculumCollaborators) {}
+
   list(ctx: RequestContext, status: CurriculumStatus | undefined, page: PageArgs) {
     const q = ctx.ds.getRepository(Curriculum).createQueryBuilder('c');
     if (status) q.andWhere('c.status = :status', { status });
@@ -93,7 +96,7 @@ export class CurriculumService {
     await ctx.ds
       .getRepository(Curriculum)
       .update({ id: c.id }, { status: CurriculumStatus.ACTIVE, pauseReason: null });
-    await ctx.services.announcer.curriculumUpdated(c.id);
+    await this.deps.announcer.curriculumUpdated(c.id);
     return this.advanceOrPause(ctx, c.id);
   }
 
@@ -108,21 +111,27 @@ export class CurriculumService {
       .update({ id: c.id }, { status: CurriculumStatus.CANCELLED });
     if (c.currentRunId) {
       const run = await ctx.ds.getRepository(Run).findOneByOrFail({ id: c.currentRunId });
-      if (!isTerminal(run.status)) await ctx.services.runs.cancel(ctx, toGlobalId('Run', run.id));
+      if (!isTerminal(run.status)) await this.deps.runs.cancel(ctx, toGlobalId('Run', run.id));
     }
-    await ctx.services.announcer.curriculumUpdated(c.id);
+    await this.deps.announcer.curriculumUpdated(c.id);
     return ctx.ds.getRepository(Curriculum).findOneByOrFail({ id: c.id });
   }
 
-  /** A retry of the run a paused curriculum waits on resumes the curriculum with the new run. */
-  async resumeAfterRetry(ctx: RequestContext, old: Run, retry: Run): Promise<void> {
-    if (old.curriculumId === null) return;
-    const [rows] = await ctx.ds.query<[{ id: number }[], number]>(
+  /**
+   * A retry of the run a paused curriculum waits on resumes the curriculum with the new run, in
+   * the retry's transaction (RunService.onRetry; src/app/services.ts wires it).
+   */
+  async resumeAfterRetry(tx: TransactionContext, old: Run, retry: Run): Promise<AfterCommit> {
+    const curriculumId = old.curriculumId;
+    if (curriculumId === null) return () => Promise.resolve();
+    const [rows] = await tx.manager.query<[{ id: number }[], number]>(
       `UPDATE curricula SET current_run_id = $2, status = 'ACTIVE', pause_reason = NULL, updated_at = now()
        WHERE id = $3 AND current_run_id = $1 AND status IN ('ACTIVE', 'PAUSED') RETURNING id`,
-      [old.id, retry.id, old.curriculumId],
+      [old.id, retry.id, curriculumId],
     );
-    if (rows.length > 0) await ctx.services.announcer.curriculumUpdated(old.curriculumId);
+    return async () => {
+      if (rows.length > 0) await this.deps.announcer.curriculumUpdated(curriculumId);
+    };
   }
 
   /** One pass over the ACTIVE auto-advancing curricula; a failed step pauses its curriculum. */
@@ -153,10 +162,10 @@ export class CurriculumService {
         pauseReason: `A step failed: ${message}; fix it and resumeCurriculum`,
       },
     );
-    await ctx.services.announcer.curriculumUpdated(id);
+    await this.deps.announcer.curriculumUpdated(id);
   }
 
   private engine(ctx: RequestContext): CurriculumEngine {
-    return new CurriculumEngine(ctx);
+    return new CurriculumEngine(ctx, this.deps);
   }
 }

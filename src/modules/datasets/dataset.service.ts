@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { conflict, notFound } from '../../common/errors';
 import { keysetPage, type PageArgs } from '../../common/pagination';

@@ -1,9 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { toGlobalId } from '../../common/ids';
 import { ManifestPurpose } from '../manifests/manifest.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
-import { isTerminal } from '../runs/run-status';
+import { isTerminal } from '../runs/run.types';
+import type { ManifestService } from '../manifests/manifest.service';
+import type { RunService } from '../runs/run.service';
 import { Experiment, ExperimentStatus } from './experiment.entity';
 import { ExperimentRun } from './experiment-run.entity';
 import {
@@ -20,6 +22,12 @@ import {
   tokensPerStep,
 } from './experiment.plans';
 
+/** What the experiment engine works with, from the composition root (src/app/services.ts). */
+export interface ExperimentCollaborators {
+  runs: RunService;
+  manifests: ManifestService;
+}
+
 /**
  * Moves an experiment on: every seed of every arm walks its plan (experiment.plans.ts), one run
  * at a time, each step from the checkpoint the previous one produced (the first from the base).
@@ -27,7 +35,10 @@ import {
  * `seed`. A failed run pauses the experiment; when every seed's EVAL has succeeded it is done.
  */
 export class ExperimentEngine {
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly deps: ExperimentCollaborators,
+  ) {}
 
   async advance(experimentId: number): Promise<Experiment> {
     const started = await this.ctx.ds.transaction(async (m) => {
@@ -73,7 +84,7 @@ export class ExperimentEngine {
       return { e, runs };
     });
     if (started) {
-      for (const run of started.runs) await this.ctx.services.runs.announceCreated(this.ctx, run);
+      for (const run of started.runs) await this.deps.runs.announceCreated(run);
     }
     return this.ctx.ds.getRepository(Experiment).findOneByOrFail({ id: experimentId });
   }
@@ -107,13 +118,10 @@ export class ExperimentEngine {
           : BRIDGED_OR_TEACHER_SQL
         : PROMPTS_SQL;
     const datasets = spec.stage === RunStage.EVAL ? e.evalDatasetIds : e.trainDatasetIds;
-    const manifest = await this.ctx.services.manifests.freezeFromSql(
-      m,
-      ManifestPurpose[spec.stage],
-      sql,
-      [datasets],
-    );
-    const run = await this.ctx.services.runs.createIn(m, {
+    const manifest = await this.deps.manifests.freezeFromSql(m, ManifestPurpose[spec.stage], sql, [
+      datasets,
+    ]);
+    const run = await this.deps.runs.createIn(m, {
       stage: spec.stage,
       config,
       inputCheckpointId: checkpointId,

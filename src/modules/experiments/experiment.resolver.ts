@@ -1,26 +1,26 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Dataset } from '../datasets/dataset.entity';
 import { ArmResult, Experiment, ExperimentStatus } from './experiment.entity';
 import { CreateExperimentInput } from './experiment.inputs';
+import type { ExperimentService } from './experiment.service';
 
 export const ExperimentConnection = ConnectionType(Experiment);
 
 @Resolver(() => Experiment)
 export class ExperimentResolver {
+  constructor(private readonly experimentService: ExperimentService) {}
+
   @Query(() => ExperimentConnection)
   async experiments(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
     @Arg('status', () => ExperimentStatus, { nullable: true }) status?: ExperimentStatus,
   ) {
-    return asConnection(
-      ExperimentConnection,
-      await ctx.services.experiments.list(ctx, status, page),
-    );
+    return asConnection(ExperimentConnection, await this.experimentService.list(ctx, status, page));
   }
 
   @Query(() => Experiment, { description: 'One experiment by id (NOT_FOUND when none).' })
@@ -32,7 +32,7 @@ export class ExperimentResolver {
     description: 'Per arm: accuracy over seeds with its 95% interval, per level, compute, p-value.',
   })
   arms(@Root() e: Experiment, @Ctx() ctx: RequestContext) {
-    return ctx.services.experiments.results(ctx, e);
+    return this.experimentService.results(ctx, e);
   }
 
   @FieldResolver(() => Checkpoint)
@@ -57,6 +57,6 @@ export class ExperimentResolver {
       'Creates an experiment (ACTIVE) and starts the first run of every seed of every arm.',
   })
   createExperiment(@Ctx() ctx: RequestContext, @Arg('input') input: CreateExperimentInput) {
-    return ctx.services.experiments.create(ctx, input);
+    return this.experimentService.create(ctx, input);
   }
 }

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
 import { loadNode } from '../../common/load-node';
@@ -6,9 +6,9 @@ import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Dataset, DatasetSplit } from '../datasets/dataset.entity';
 import { RunStage } from '../runs/run.entity';
-import { validateStageConfig } from '../runs/stage-configs';
+import { validateStageConfig } from '../runs/run.types';
 import { type ArmResult, Experiment, ExperimentStatus } from './experiment.entity';
-import { ExperimentEngine } from './experiment.engine';
+import { ExperimentEngine, type ExperimentCollaborators } from './experiment.engine';
 import type { CreateExperimentInput } from './experiment.inputs';
 import { ARM_PLANS } from './experiment.plans';
 import { armResults } from './experiment.results';
@@ -17,6 +17,8 @@ const CONFIGURABLE = [RunStage.SFT, RunStage.RL, RunStage.EVAL] as string[];
 
 /** Experiments: created here, moved on by the engine on the curriculum ticker's pass. */
 export class ExperimentService {
+  constructor(private readonly deps: ExperimentCollaborators) {}
+
   list(ctx: RequestContext, status: ExperimentStatus | undefined, page: PageArgs) {
     const q = ctx.ds.getRepository(Experiment).createQueryBuilder('e');
     if (status) q.andWhere('e.status = :status', { status });
@@ -86,7 +88,7 @@ export class ExperimentService {
 
   private async advanceOrPause(ctx: RequestContext, id: number): Promise<Experiment> {
     try {
-      return await new ExperimentEngine(ctx).advance(id);
+      return await new ExperimentEngine(ctx, this.deps).advance(id);
     } catch (err) {
       ctx.log.error({ err, experimentId: id }, 'experiment step failed; pausing it');
       const message = err instanceof Error ? err.message : String(err);

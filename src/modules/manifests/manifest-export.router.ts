@@ -1,10 +1,10 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createRequestContext } from '../../app/context';
+import type { RestDeps } from '../../common/rest-deps';
 import { requireScope } from '../../common/auth/principal';
 import { badInput } from '../../common/errors';
 import { ApiKeyScope } from '../api-keys/api-key.entity';
-import type { BulkDeps } from '../bulk/bulk.router';
+import type { ManifestService } from './manifest.service';
 import { exportFilename, exportNdjson, exportParquet } from './manifest-export';
 
 const exportQuery = z.strictObject({
@@ -20,13 +20,15 @@ const route =
  * GET /manifests/:id/export?format=ndjson|parquet (READ): a frozen manifest as a trainer reads
  * it, streamed. `:id` is the manifest's global id.
  */
-export function manifestExportRouter(deps: BulkDeps): Router {
+export function manifestExportRouter(
+  deps: RestDeps & { services: { manifests: ManifestService } },
+): Router {
   const router = Router();
 
   router.get(
     '/manifests/:id/export',
     route(async (req, res) => {
-      const ctx = createRequestContext(deps, req);
+      const ctx = deps.contextOf(req);
       requireScope(ctx.principal, ApiKeyScope.READ);
       const query = exportQuery.safeParse(req.query);
       if (!query.success) {
@@ -34,7 +36,7 @@ export function manifestExportRouter(deps: BulkDeps): Router {
         throw badInput(`query ${issue.path.join('.') || 'string'}: ${issue.message}`);
       }
       const { format } = query.data;
-      const manifest = await ctx.services.manifests.byId(ctx, String(req.params.id));
+      const manifest = await deps.services.manifests.byId(ctx, String(req.params.id));
       if (!manifest.frozenAt) throw badInput(`Manifest ${String(req.params.id)} is not frozen`);
       res.setHeader(
         'content-disposition',

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import type { SchemaElement, Writer } from 'hyparquet-writer' with { 'resolution-mode': 'import' };
 import { toGlobalId } from '../../common/ids';
-import { streamNdjson } from '../bulk/ndjson-export';
+import { streamNdjson } from '../../common/ndjson-export';
 import { withSnapshotCursor } from '../../common/db/snapshot-cursor';
 import type { Manifest } from './manifest.entity';
 

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import type { LoaderRegistry } from '../../common/loaders';
 import { ManifestExclusion } from './manifest-exclusion.entity';
 

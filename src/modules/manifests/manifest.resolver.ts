@@ -1,6 +1,6 @@
 import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Resolver, Root } from 'type-graphql';
 import { IsOptional, Max, Min } from 'class-validator';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { idOf } from '../../common/ids';
 import { Manifest } from './manifest.entity';
 import { ManifestExclusion } from './manifest-exclusion.entity';

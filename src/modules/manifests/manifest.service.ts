@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { loadNode } from '../../common/load-node';
 import { Manifest, ManifestPurpose } from './manifest.entity';
 import { prepareDecontamination, TRAINING_PURPOSES } from './decontamination';
 import type { SampleFilter } from '../samples/sample.inputs';
 import type { TraceKind } from '../traces/trace.entity';
+import type { SampleService } from '../samples/sample.service';
 
 export interface ManifestSelection {
   filter: SampleFilter;
@@ -26,6 +27,8 @@ export interface FreezeOptions {
  * afterwards.
  */
 export class ManifestService {
+  constructor(private readonly samples: SampleService) {}
+
   /** A manifest by global id: BAD_USER_INPUT for a malformed id, NOT_FOUND when absent. */
   byId(ctx: RequestContext, globalId: string): Promise<Manifest> {
     return loadNode(ctx, Manifest, globalId);
@@ -38,7 +41,7 @@ export class ManifestService {
     purpose: ManifestPurpose,
     selection: ManifestSelection,
   ): Promise<Manifest> {
-    const [samplesSql, params]: [string, unknown[]] = ctx.services.samples
+    const [samplesSql, params]: [string, unknown[]] = this.samples
       .query(ctx, selection.filter)
       .select('s.id', 'id')
       .getQueryAndParameters();

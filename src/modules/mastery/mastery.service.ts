@@ -1,12 +1,38 @@
-import type { RequestContext } from '../../app/context';
+import type { EntityManager } from 'typeorm';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { loadNode } from '../../common/load-node';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Dataset } from '../datasets/dataset.entity';
-import type { PassRateHistogram } from './mastery.types';
+import type { AttemptTally, PassRateHistogram } from './mastery.types';
+import { upsertPassRatesSql } from './pass-rate.sql';
 
-/** Mastery: what a checkpoint has probed and how its pass rates spread, set-based. */
+/**
+ * Mastery: a checkpoint's pass rate on each sample, and how those rates spread. The one writer
+ * of pass_rates: traces add their graded attempts here, in the transaction that stores them.
+ */
 export class MasteryService {
+  /** Adds graded attempts to their pass rates (one set-based upsert; nothing when empty). */
+  async addAttempts(manager: EntityManager, tallies: AttemptTally[]): Promise<void> {
+    if (tallies.length === 0) return;
+    await manager.query(
+      `WITH tallies AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(sample_id bigint,
+         checkpoint_id integer, attempts integer, successes integer, grader_version text))
+       ${upsertPassRatesSql('tallies')}`,
+      [
+        JSON.stringify(
+          tallies.map((t) => ({
+            sample_id: t.sampleId,
+            checkpoint_id: t.checkpointId,
+            attempts: t.attempts,
+            successes: t.successes,
+            grader_version: t.graderVersion,
+          })),
+        ),
+      ],
+    );
+  }
+
   async histogram(
     ctx: RequestContext,
     checkpointId: string,

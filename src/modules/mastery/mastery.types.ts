@@ -36,3 +36,15 @@ export class PassRateHistogram {
   @Field(() => [PassRateBin])
   bins!: PassRateBin[];
 }
+
+/**
+ * New graded attempts of one sample under one checkpoint, as a trace insert hands them to
+ * MasteryService.addAttempts: the pass rate's counts grow by these.
+ */
+export interface AttemptTally {
+  sampleId: string;
+  checkpointId: number;
+  attempts: number;
+  successes: number;
+  graderVersion: string | null;
+}

@@ -1,5 +1,5 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { PassRate } from './pass-rate.entity';
 import { Sample } from '../samples/sample.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';

@@ -29,20 +29,20 @@ export function wilsonInterval(s: number, n: number): { low: number; high: numbe
 }
 
 /**
- * A data-modifying CTE body that adds graded attempts to pass_rates. `source` is a relation
- * (a CTE name) with columns sample_id, checkpoint_id, correct, grader_version; rows with a null
- * checkpoint or an ungraded attempt are ignored.
+ * The upsert that adds tallies of graded attempts to pass_rates. `source` is a relation (a CTE
+ * name) with columns sample_id, checkpoint_id, attempts, successes, grader_version; it is
+ * grouped again here, so a source may name a (sample, checkpoint) more than once.
  */
 export function upsertPassRatesSql(source: string): string {
-  const s = 'count(*) FILTER (WHERE correct)';
-  const n = 'count(*)';
+  const s = 'sum(successes)';
+  const n = 'sum(attempts)';
   const S = '(pass_rates.successes + EXCLUDED.successes)';
   const N = '(pass_rates.attempts + EXCLUDED.attempts)';
   return `INSERT INTO pass_rates (sample_id, checkpoint_id, attempts, successes, rate, wilson_low,
                            wilson_high, grader_version)
     SELECT sample_id, checkpoint_id, ${n}, ${s}, ${s}::float8 / ${n},
            ${wilsonSql(s, n, 'low')}, ${wilsonSql(s, n, 'high')}, max(grader_version)
-    FROM ${source} WHERE checkpoint_id IS NOT NULL AND correct IS NOT NULL
+    FROM ${source} WHERE checkpoint_id IS NOT NULL AND attempts > 0
     GROUP BY sample_id, checkpoint_id
     ON CONFLICT (sample_id, checkpoint_id) DO UPDATE SET
       attempts = ${N}, successes = ${S}, rate = ${S}::float8 / ${N},

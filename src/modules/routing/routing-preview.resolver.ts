@@ -10,18 +10,21 @@ import {
   Resolver,
   Root,
 } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { badInput } from '../../common/errors';
-import { SampleConnection } from '../samples/sample.resolver';
+import { SampleConnection } from '../samples/sample.types';
 import { ApplyRoutingResult, AssignmentExplanation, RoutingPreview } from './routing.types';
+import type { RoutingService } from './routing.service';
 
 const MAX_DATASETS = 100;
 
 /** Previewing, applying and explaining routing decisions. */
 @Resolver(() => RoutingPreview)
 export class RoutingPreviewResolver {
+  constructor(private readonly routingService: RoutingService) {}
+
   @Query(() => RoutingPreview, {
     description:
       "Counts per stage under a policy and a checkpoint's pass rates and, given a curriculum round, the moves against its current assignments. Writes nothing.",
@@ -37,8 +40,8 @@ export class RoutingPreviewResolver {
     if (datasetIds.length > MAX_DATASETS) {
       throw badInput(`At most ${MAX_DATASETS} datasets`);
     }
-    const scope = await ctx.services.routing.scope(ctx, policyId, checkpointId, datasetIds);
-    return ctx.services.routing.preview(
+    const scope = await this.routingService.scope(ctx, policyId, checkpointId, datasetIds);
+    return this.routingService.preview(
       ctx,
       scope,
       curriculumId ? Number(idOf('Curriculum', curriculumId)) : null,
@@ -56,7 +59,7 @@ export class RoutingPreviewResolver {
   ) {
     return asConnection(
       SampleConnection,
-      await ctx.services.routing.movedSamples(ctx, preview, from, to, page),
+      await this.routingService.movedSamples(ctx, preview, from, to, page),
     );
   }
 
@@ -73,7 +76,7 @@ export class RoutingPreviewResolver {
     @Arg('datasetIds', () => [ID], { nullable: true }) datasetIds?: string[],
   ) {
     if (round < 1) throw badInput('round starts at 1');
-    return ctx.services.routing.apply(ctx, curriculumId, round, policyId, checkpointId, datasetIds);
+    return this.routingService.apply(ctx, curriculumId, round, policyId, checkpointId, datasetIds);
   }
 
   @Query(() => AssignmentExplanation, {
@@ -85,6 +88,6 @@ export class RoutingPreviewResolver {
     @Arg('curriculumId', () => ID) curriculumId: string,
     @Arg('round', () => Int) round: number,
   ) {
-    return ctx.services.routing.explain(ctx, sampleId, curriculumId, round);
+    return this.routingService.explain(ctx, sampleId, curriculumId, round);
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { RoutingPolicy } from './routing-policy.entity';
 import { StageAssignment } from './stage-assignment.entity';
@@ -7,12 +7,15 @@ import { CreateRoutingPolicyInput, StageAssignmentFilter } from './routing.input
 import { Sample } from '../samples/sample.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Curriculum } from '../curricula/curriculum.entity';
+import type { RoutingService } from './routing.service';
 
 export const RoutingPolicyConnection = ConnectionType(RoutingPolicy);
 export const StageAssignmentConnection = ConnectionType(StageAssignment);
 
 @Resolver(() => RoutingPolicy)
 export class RoutingPolicyResolver {
+  constructor(private readonly routingService: RoutingService) {}
+
   @Query(() => RoutingPolicyConnection, { description: 'Policy versions, oldest first.' })
   async routingPolicies(
     @Ctx() ctx: RequestContext,
@@ -21,18 +24,20 @@ export class RoutingPolicyResolver {
   ) {
     return asConnection(
       RoutingPolicyConnection,
-      await ctx.services.routing.listPolicies(ctx, name, page),
+      await this.routingService.listPolicies(ctx, name, page),
     );
   }
 
   @Mutation(() => RoutingPolicy, { description: 'A new policy, or the next version of one.' })
   createRoutingPolicy(@Ctx() ctx: RequestContext, @Arg('input') input: CreateRoutingPolicyInput) {
-    return ctx.services.routing.createPolicy(ctx, input);
+    return this.routingService.createPolicy(ctx, input);
   }
 }
 
 @Resolver(() => StageAssignment)
 export class StageAssignmentResolver {
+  constructor(private readonly routingService: RoutingService) {}
+
   @Query(() => StageAssignmentConnection)
   async stageAssignments(
     @Ctx() ctx: RequestContext,
@@ -41,7 +46,7 @@ export class StageAssignmentResolver {
   ) {
     return asConnection(
       StageAssignmentConnection,
-      await ctx.services.routing.listAssignments(ctx, filter ?? {}, page),
+      await this.routingService.listAssignments(ctx, filter ?? {}, page),
     );
   }
 

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
@@ -14,7 +14,7 @@ import { CurriculumDataset } from '../curricula/curriculum-dataset.entity';
 import { Dataset } from '../datasets/dataset.entity';
 import { PassRate } from '../mastery/pass-rate.entity';
 import { Sample } from '../samples/sample.entity';
-import { routedSql, routingParams, type RoutingScope } from './routing.sql';
+import { PARTLY_SOLVED_SQL, routedSql, routingParams, type RoutingScope } from './routing.sql';
 import { applyRoutingSql, stageCounts } from './routing.apply';
 import type {
   ApplyRoutingResult,
@@ -27,7 +27,10 @@ import type {
 const CURRENT_SQL = (c: string, r: string) =>
   `SELECT sample_id, stage::text AS stage FROM stage_assignments WHERE curriculum_id = ${c} AND round = ${r}`;
 
-/** Routing: immutable policy versions and the stage assignments made with them. */
+/**
+ * Routing: immutable policy versions and the stage assignments made with them. The one writer
+ * of `stage_assignments`, and the one place a pass rate is held against a policy's thresholds.
+ */
 export class RoutingService {
   listPolicies(ctx: RequestContext, name: string | undefined, page: PageArgs) {
     const q = ctx.ds.getRepository(RoutingPolicy).createQueryBuilder('p');
@@ -172,11 +175,55 @@ export class RoutingService {
     return ctx.ds.transaction((m) => applyRoutingSql(m, curriculum.id, round, scope));
   }
 
+  /**
+   * A curriculum round's assignments from a checkpoint's pass rates on the curriculum's TRAIN
+   * datasets, in the caller's transaction (the curriculum engine's ROUTE step).
+   */
+  async applyToRound(
+    manager: EntityManager,
+    curriculumId: number,
+    round: number,
+    policy: RoutingPolicy,
+    checkpoint: Pick<Checkpoint, 'id' | 'name'>,
+  ): Promise<ApplyRoutingResult> {
+    return applyRoutingSql(manager, curriculumId, round, {
+      policy,
+      checkpointId: checkpoint.id,
+      checkpointName: checkpoint.name,
+      datasetIds: await this.trainDatasetRowIds(manager, curriculumId),
+    });
+  }
+
+  /**
+   * The RL prompts of a round as a selection for ManifestService.freezeFromSql: the round's
+   * SFT and RL samples that `checkpointId` partly solves under the policy.
+   */
+  partlySolvedItems(
+    curriculumId: number,
+    round: number,
+    checkpointId: number,
+    policy: RoutingPolicy,
+  ): [string, unknown[]] {
+    return [
+      PARTLY_SOLVED_SQL,
+      [curriculumId, round, checkpointId, policy.tauLow, policy.tauHigh, policy.minAttempts],
+    ];
+  }
+
   async trainDatasetIds(manager: EntityManager, curriculumId: number): Promise<string[]> {
+    return (await this.trainDatasetRowIds(manager, curriculumId)).map((id) =>
+      toGlobalId('Dataset', id),
+    );
+  }
+
+  private async trainDatasetRowIds(
+    manager: EntityManager,
+    curriculumId: number,
+  ): Promise<number[]> {
     const links = await manager
       .getRepository(CurriculumDataset)
       .findBy({ curriculumId, role: 'TRAIN' });
-    return links.map((l) => toGlobalId('Dataset', l.datasetId));
+    return links.map((l) => l.datasetId);
   }
 
   /** Why a sample is in its stage in a round, or why it has none. */

@@ -24,16 +24,41 @@ export function routingParams(scope: RoutingScope): unknown[] {
 }
 
 /**
+ * The band a pass rate falls in under a policy's thresholds, the one place they are compared:
+ * 'SFT' (p <= tauLow), 'RL' (tauLow < p < tauHigh), 'MASTERED' (p >= tauHigh), or NULL when
+ * there are fewer graded attempts than minAttempts (or none). Arguments are SQL expressions.
+ */
+export function bandSql(b: {
+  rate: string;
+  attempts: string;
+  tauLow: string;
+  tauHigh: string;
+  minAttempts: string;
+}): string {
+  return `CASE
+        WHEN ${b.attempts} IS NULL OR ${b.attempts} < ${b.minAttempts}::int THEN NULL
+        WHEN ${b.rate} <= ${b.tauLow}::float8 THEN 'SFT'
+        WHEN ${b.rate} < ${b.tauHigh}::float8 THEN 'RL'
+        ELSE 'MASTERED' END`;
+}
+
+/**
  * Every sample of the datasets with the stage the policy gives it under the checkpoint's pass
- * rates: p <= tauLow SFT, tauLow < p < tauHigh RL, p >= tauHigh mastered (REPLAY for a
- * seeded, deterministic replayFraction of them, else DROPPED); stage NULL when the sample has
- * fewer graded attempts than minAttempts (not routed). Parameters: routingParams, from $1;
- * `o` shifts them when the caller has its own first. Columns: sample_id, stage, rate,
- * attempts, successes, reason.
+ * rates: its band (bandSql), a mastered one drawn for REPLAY by a seeded, deterministic
+ * replayFraction, else DROPPED; stage NULL when the sample is not routed (too few graded
+ * attempts). Parameters: routingParams, from $1; `o` shifts them when the caller has its own
+ * first. Columns: sample_id, stage, rate, attempts, successes, reason.
  */
 export function routedSql(o = 0): string {
   const $ = (i: number) => `$${i + o}`;
   const evidence = `format('p = %s (%s/%s correct)', round(pr.rate::numeric, 3), pr.successes, pr.attempts)`;
+  const band = bandSql({
+    rate: 'pr.rate',
+    attempts: 'pr.attempts',
+    tauLow: $(3),
+    tauHigh: $(4),
+    minAttempts: $(5),
+  });
   return `SELECT s.id AS sample_id, pr.rate, pr.attempts, pr.successes, r.stage,
       CASE r.stage
         WHEN 'SFT' THEN format('%s <= tauLow %s: not solved yet, learn it by SFT (%s)', ${evidence}, ${$(3)}::float8, ${$(8)}::text)
@@ -43,11 +68,22 @@ export function routedSql(o = 0): string {
       END AS reason
     FROM samples s
     LEFT JOIN pass_rates pr ON pr.sample_id = s.id AND pr.checkpoint_id = ${$(1)}::int
+    CROSS JOIN LATERAL (SELECT ${band} AS band) b
     CROSS JOIN LATERAL (SELECT CASE
-        WHEN pr.attempts IS NULL OR pr.attempts < ${$(5)}::int THEN NULL
-        WHEN pr.rate <= ${$(3)}::float8 THEN 'SFT'
-        WHEN pr.rate < ${$(4)}::float8 THEN 'RL'
+        WHEN b.band IS DISTINCT FROM 'MASTERED' THEN b.band
         WHEN abs(hashtextextended(s.id::text, ${$(7)}::int)) % 1000000 < ${$(6)}::float8 * 1000000 THEN 'REPLAY'
         ELSE 'DROPPED' END AS stage) r
     WHERE s.dataset_id = ANY(${$(2)}::int[])`;
 }
+
+/**
+ * The RL prompts of a curriculum round ($1, $2): its SFT and RL samples that checkpoint $3 (the
+ * post-SFT student) partly solves, in the RL band of the policy's thresholds ($4 tauLow,
+ * $5 tauHigh, $6 minAttempts). Columns as ManifestService.freezeFromSql takes them.
+ */
+export const PARTLY_SOLVED_SQL = `
+  SELECT a.sample_id, NULL::bigint AS trace_id, a.sample_id AS sort_key
+  FROM stage_assignments a
+  JOIN pass_rates pr ON pr.sample_id = a.sample_id AND pr.checkpoint_id = $3
+  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage IN ('SFT', 'RL')
+    AND ${bandSql({ rate: 'pr.rate', attempts: 'pr.attempts', tauLow: '$4', tauHigh: '$5', minAttempts: '$6' })} = 'RL'`;

@@ -13,6 +13,7 @@ import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
 import { isTerminal, LIVE } from './run-status';
 import { describeDbError } from '../../common/db/pool-errors';
+import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
 
 export interface DispatcherOptions {
   databaseUrl: string;
@@ -33,7 +34,7 @@ const SLOT_POLL_MS = 1_000;
 const QUEUE_POLL_SECONDS = 1;
 /** How long close waits for a launch under way. */
 const CLOSE_TIMEOUT_MS = 10_000;
-/** pg-boss caps a job's lifetime below 24 h; a longer run outlives its job harmlessly. */
+/** A job may wait this long for a free slot (pg-boss caps a job's lifetime below 24 h). */
 const JOB_EXPIRE_HOURS = 23;
 
 const queueName = (launcher: string) => `runs-${launcher}`;
@@ -64,6 +65,7 @@ export class RunDispatcher implements RunDispatch {
       schema: 'pgboss',
       // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
       schedule: false,
+      ...QUEUE_POOL_OPTIONS,
     });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'queue error'));
   }
@@ -101,7 +103,7 @@ export class RunDispatcher implements RunDispatch {
       queueName(run.launcher),
       { runId: run.id },
       {
-        // The job holds its launcher slot while the run lives; the queue default would be 15 min.
+        // The job may wait hours for a free slot; the queue default would expire it after 15 min.
         expireInHours: JOB_EXPIRE_HOURS,
         db: {
           // pg-boss inserts the job through our transaction: no run without its job.

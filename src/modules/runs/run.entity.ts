@@ -13,7 +13,9 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Manifest } from '../manifests/manifest.entity';
-import { Curriculum } from '../curricula/curriculum.entity';
+// By name, not by class: a curriculum names its current run, and entity files must not import
+// in a circle (the import-boundary rule, .dependency-cruiser.cjs).
+import type { Curriculum } from '../curricula/curriculum.entity';
 
 export enum RunStage {
   PROBE = 'PROBE',
@@ -128,7 +130,7 @@ export class Run extends BaseRow {
   @Column({ type: 'integer', default: 0 })
   lastSeq!: number;
 
-  @ManyToOne(() => Curriculum, { nullable: true, onDelete: 'SET NULL' })
+  @ManyToOne('Curriculum', { nullable: true, onDelete: 'SET NULL' })
   @JoinColumn({ name: 'curriculum_id' })
   curriculum?: Relation<Curriculum>;
 

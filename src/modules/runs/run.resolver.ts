@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Run } from './run.entity';
 import { RunEvent } from './run-event.entity';
@@ -8,18 +8,21 @@ import { loadNode } from '../../common/load-node';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Manifest } from '../manifests/manifest.entity';
 import { Curriculum } from '../curricula/curriculum.entity';
+import type { RunService } from './run.service';
 
 export const RunConnection = ConnectionType(Run);
 
 @Resolver(() => Run)
 export class RunResolver {
+  constructor(private readonly runService: RunService) {}
+
   @Query(() => RunConnection)
   async runs(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
     @Arg('filter', () => RunFilter, { nullable: true }) filter?: RunFilter,
   ) {
-    return asConnection(RunConnection, await ctx.services.runs.list(ctx, filter ?? {}, page));
+    return asConnection(RunConnection, await this.runService.list(ctx, filter ?? {}, page));
   }
 
   @Query(() => Run, { description: 'A run by its id.' })
@@ -32,19 +35,19 @@ export class RunResolver {
       'Validates the config, freezes the manifest (from a selection), stores the run QUEUED and queues it on its launcher.',
   })
   startRun(@Ctx() ctx: RequestContext, @Arg('input') input: StartRunInput) {
-    return ctx.services.runs.start(ctx, input);
+    return this.runService.start(ctx, input);
   }
 
   @Mutation(() => Run, {
     description: 'QUEUED: cancelled at once. Live: CANCELLING until it stops.',
   })
   cancelRun(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    return ctx.services.runs.cancel(ctx, id);
+    return this.runService.cancel(ctx, id);
   }
 
   @Mutation(() => Run, { description: 'A new attempt of a FAILED or CANCELLED run.' })
   retryRun(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    return ctx.services.runs.retry(ctx, id);
+    return this.runService.retry(ctx, id);
   }
 
   @FieldResolver(() => [RunEvent], { description: 'Stored events after afterSeq, in seq order.' })

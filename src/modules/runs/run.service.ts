@@ -1,5 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import {
+  withTransaction,
+  type RequestContext,
+  type TransactionContext,
+} from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { loadNode } from '../../common/load-node';
@@ -9,7 +13,9 @@ import { Manifest, ManifestPurpose } from '../manifests/manifest.entity';
 import { Run, RunStatus } from './run.entity';
 import { RunEventType } from './run-event.entity';
 import type { RunFilter, StartRunInput } from './run.inputs';
-import { LockedRun } from './run-journal';
+import type { Announcer } from '../../common/pubsub/announcer';
+import type { ManifestService } from '../manifests/manifest.service';
+import { LockedRun, type RunJournal } from './run-journal';
 import { validateStageConfig } from './stage-configs';
 
 /** What the run service needs from the dispatcher: a durable enqueue and a stop signal. */
@@ -20,18 +26,39 @@ export interface RunDispatch {
   stop(run: Run): Promise<void>;
 }
 
+/** Work to do once a transaction has committed (announcements). */
+export type AfterCommit = () => Promise<void>;
+
+/**
+ * Told of each retry inside the retry's transaction, so what follows from it commits with the
+ * new run or not at all; returns what to announce after the commit. The curricula listen this way
+ * (src/app/services.ts wires it), so runs need not know about curricula.
+ */
+export type RetryListener = (tx: TransactionContext, old: Run, retry: Run) => Promise<AfterCommit>;
+
+/** What the run service works with, from the composition root (src/app/services.ts). */
+export interface RunCollaborators {
+  journal: RunJournal;
+  manifests: ManifestService;
+  announcer: Announcer;
+  /** The queue runs are launched from; processes without one (tools) cannot start runs. */
+  dispatch?: RunDispatch;
+}
+
 /** Runs: jobs of one stage each, started, cancelled and retried here; launched by the dispatcher. */
 export class RunService {
-  private dispatch?: RunDispatch;
+  private readonly retryListeners: RetryListener[] = [];
 
-  /** Set once the server has its dispatcher (CLI processes never start runs). */
-  attach(dispatch: RunDispatch): void {
-    this.dispatch = dispatch;
+  constructor(private readonly deps: RunCollaborators) {}
+
+  /** Calls `listener` in the transaction of every retry from now on. */
+  onRetry(listener: RetryListener): void {
+    this.retryListeners.push(listener);
   }
 
   private dispatcher(): RunDispatch {
-    if (!this.dispatch) throw new Error('This process has no run dispatcher');
-    return this.dispatch;
+    if (!this.deps.dispatch) throw new Error('This process has no run dispatcher');
+    return this.deps.dispatch;
   }
 
   list(ctx: RequestContext, filter: RunFilter, page: PageArgs) {
@@ -65,7 +92,7 @@ export class RunService {
       const frozen =
         manifest ??
         (input.selection
-          ? await ctx.services.manifests.freeze(
+          ? await this.deps.manifests.freeze(
               ctx,
               manager,
               ManifestPurpose[input.stage],
@@ -88,27 +115,35 @@ export class RunService {
     if (old.status !== RunStatus.FAILED && old.status !== RunStatus.CANCELLED) {
       throw conflict(`Run ${globalId} is ${old.status}; only FAILED or CANCELLED runs are retried`);
     }
-    const retry = await this.create(ctx, () =>
-      Promise.resolve({
-        stage: old.stage,
-        config: old.config,
-        inputCheckpointId: old.inputCheckpointId,
-        manifestId: old.manifestId,
-        launcher: old.launcher,
-        curriculumId: old.curriculumId,
-        round: old.round,
-        attempt: old.attempt + 1,
-        retryOfId: old.id,
-      }),
+    const afterCommit: AfterCommit[] = [];
+    const retry = await this.create(
+      ctx,
+      () =>
+        Promise.resolve({
+          stage: old.stage,
+          config: old.config,
+          inputCheckpointId: old.inputCheckpointId,
+          manifestId: old.manifestId,
+          launcher: old.launcher,
+          curriculumId: old.curriculumId,
+          round: old.round,
+          attempt: old.attempt + 1,
+          retryOfId: old.id,
+        }),
+      async (tx, run) => {
+        for (const listener of this.retryListeners) {
+          afterCommit.push(await listener(tx, old, run));
+        }
+      },
     );
-    await ctx.services.curricula.resumeAfterRetry(ctx, old, retry);
+    for (const announce of afterCommit) await announce();
     return retry;
   }
 
   /** QUEUED runs are cancelled at once; live ones go CANCELLING until their runner stops. */
-  async cancel(ctx: RequestContext, globalId: string): Promise<Run> {
+  async cancel(_ctx: RequestContext, globalId: string): Promise<Run> {
     const runId = Number(idOf('Run', globalId));
-    const run = await ctx.services.journal.locked(runId, async (r) => {
+    const run = await this.deps.journal.locked(runId, async (r) => {
       if (r.run.status === RunStatus.QUEUED) {
         await r.move(RunStatus.CANCELLING);
         await r.move(RunStatus.CANCELLED, { detail: { reason: 'cancelled before it started' } });
@@ -134,9 +169,9 @@ export class RunService {
     return this.insertQueued(manager, fields);
   }
 
-  async announceCreated(ctx: RequestContext, run: Run): Promise<void> {
-    await ctx.services.announcer.runEvents(run.id, run.lastSeq);
-    await ctx.services.announcer.runUpdated(run.id);
+  async announceCreated(run: Run): Promise<void> {
+    await this.deps.announcer.runEvents(run.id, run.lastSeq);
+    await this.deps.announcer.runUpdated(run.id);
   }
 
   private async insertQueued(manager: EntityManager, fields: Partial<Run>): Promise<Run> {
@@ -155,12 +190,15 @@ export class RunService {
   private async create(
     ctx: RequestContext,
     fields: (manager: EntityManager) => Promise<Partial<Run>>,
+    alsoInTransaction?: (tx: TransactionContext, run: Run) => Promise<void>,
   ): Promise<Run> {
     this.dispatcher();
-    const run = await ctx.ds.transaction(async (manager) =>
-      this.insertQueued(manager, await fields(manager)),
-    );
-    await this.announceCreated(ctx, run);
+    const run = await withTransaction(ctx, async (tx) => {
+      const created = await this.insertQueued(tx.manager, await fields(tx.manager));
+      await alsoInTransaction?.(tx, created);
+      return created;
+    });
+    await this.announceCreated(run);
     return run;
   }
 }

@@ -1,8 +1,8 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { In } from 'typeorm';
-import type { RequestContext } from '../../app/context';
-import { scopeGuard } from '../../app/scope-guard';
+import type { RequestContext } from '../../common/request-context';
+import { scopeGuard } from '../../common/auth/scope-guard';
 import { badInput, notFound } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { LoaderRegistry } from '../../common/loaders';
@@ -74,13 +74,13 @@ const since = (lostAt: Date) => new Date(lostAt.getTime() - RESYNC_MARGIN_MS);
 
 async function subscribeRunEvents(data: Subscribe<{ runId: string; afterSeq?: number | null }>) {
   await guard(data);
-  const { ds, services } = data.context;
+  const { ds, announcements } = data.context;
   const runId = Number(idOf('Run', data.args.runId));
   const afterSeq = data.args.afterSeq ?? 0;
   if (afterSeq < 0) throw badInput('afterSeq must be 0 or more', { afterSeq });
   const [found] = await ds.query<unknown[]>('SELECT 1 FROM runs WHERE id = $1', [runId]);
   if (!found) throw notFound('Run', data.args.runId);
-  return runEventStream(ds, services.announcements, runId, afterSeq);
+  return runEventStream(ds, announcements, runId, afterSeq);
 }
 
 function runMatcher(filter: RunUpdatedFilter) {
@@ -102,10 +102,10 @@ function runMatcher(filter: RunUpdatedFilter) {
 
 async function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null }>) {
   await guard(data);
-  const { ds, services } = data.context;
+  const { ds, announcements } = data.context;
   const match = runMatcher(data.args.filter ?? {});
   const runs = ds.getRepository(Run);
-  return liveRows<Run>(services.announcements, {
+  return liveRows<Run>(announcements, {
     // By id when the filter names runs: only their announcements wake this stream.
     topics: match.ids ? [...match.ids].map((id) => `runUpdated:${id}`) : ['runUpdated'],
     wants: match.wants,
@@ -125,10 +125,10 @@ async function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter |
 
 async function subscribeCurriculumUpdated(data: Subscribe<{ curriculumId?: string | null }>) {
   await guard(data);
-  const { ds, services } = data.context;
+  const { ds, announcements } = data.context;
   const only = data.args.curriculumId ? Number(idOf('Curriculum', data.args.curriculumId)) : null;
   const curricula = ds.getRepository(Curriculum);
-  return liveRows<Curriculum>(services.announcements, {
+  return liveRows<Curriculum>(announcements, {
     topics: [only === null ? 'curriculumUpdated' : `curriculumUpdated:${only}`],
     wants: (id) => only === null || id === only,
     idOf: (c) => c.id,

@@ -13,8 +13,8 @@ import {
   Root,
 } from 'type-graphql';
 import { IsOptional, Max, Min } from 'class-validator';
-import type { RequestContext } from '../../app/context';
-import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
+import type { RequestContext } from '../../common/request-context';
+import { PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { Sample } from './sample.entity';
 import { ImportSamplesInput, SampleFilter } from './sample.inputs';
@@ -23,8 +23,8 @@ import { Dataset } from '../datasets/dataset.entity';
 import { Trace, TraceKind } from '../traces/trace.entity';
 import { PassRate } from '../mastery/pass-rate.entity';
 import { StageAssignment } from '../routing/stage-assignment.entity';
-
-export const SampleConnection = ConnectionType(Sample);
+import type { SampleService } from './sample.service';
+import { SampleConnection } from './sample.types';
 
 /** Nested lists are bounded; page further through the root fields with a filter. */
 export const NESTED_MAX = 100;
@@ -75,13 +75,15 @@ class SampleAssignmentsArgs {
 
 @Resolver(() => Sample)
 export class SampleResolver {
+  constructor(private readonly sampleService: SampleService) {}
+
   @Query(() => SampleConnection, { description: 'Samples in a stable order (oldest first).' })
   async samples(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
     @Arg('filter', () => SampleFilter, { nullable: true }) filter?: SampleFilter,
   ) {
-    return asConnection(SampleConnection, await ctx.services.samples.list(ctx, filter ?? {}, page));
+    return asConnection(SampleConnection, await this.sampleService.list(ctx, filter ?? {}, page));
   }
 
   @Mutation(() => ImportSamplesResult, {
@@ -89,7 +91,7 @@ export class SampleResolver {
       'Adds up to 1,000 samples to a dataset. Idempotent per externalId; a problem already in the dataset is reported as a duplicate, not inserted.',
   })
   importSamples(@Ctx() ctx: RequestContext, @Arg('input') input: ImportSamplesInput) {
-    return ctx.services.samples.import(ctx, input);
+    return this.sampleService.import(ctx, input);
   }
 
   @FieldResolver(() => Dataset)

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { badInput } from '../../common/errors';
@@ -8,7 +8,15 @@ import { likePattern } from '../../common/sql';
 import { withTransaction } from '../../common/db/transaction';
 import { Sample } from './sample.entity';
 import type { ImportSamplesInput, SampleFilter } from './sample.inputs';
-import { importSampleRows, toStagedSample, type ImportSamplesResult } from './sample.import';
+import {
+  importSampleRows,
+  toStagedSample,
+  type ImportSamplesResult,
+  type StagedSample,
+} from './sample.import';
+
+/** The row an import stages, and the mapping to it from a client's record (bulk NDJSON uses it). */
+export { toStagedSample, type StagedSample };
 
 /** Samples: problems with gold answers, filtered by dataset, tags, text, mastery and stage. */
 export class SampleService {
@@ -62,6 +70,15 @@ export class SampleService {
   async import(ctx: RequestContext, input: ImportSamplesInput): Promise<ImportSamplesResult> {
     const dataset = await loadNode(ctx, Dataset, input.datasetId);
     const rows = input.samples.map((s, i) => toStagedSample(i + 1, s));
-    return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, dataset.id, rows));
+    return this.importInto(ctx, dataset.id, rows);
+  }
+
+  /** Imports samples into a dataset through COPY and staging, in one transaction of its own. */
+  importInto(
+    ctx: RequestContext,
+    datasetId: number,
+    rows: AsyncIterable<StagedSample> | Iterable<StagedSample>,
+  ): Promise<ImportSamplesResult> {
+    return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, datasetId, rows));
   }
 }

@@ -6,7 +6,8 @@ import { copyLines, copyValue, mapRows } from '../../common/db/copy';
 import { badInput } from '../../common/errors';
 import type { TraceKind } from './trace.entity';
 import { gradeTrace } from './trace-grading';
-import { upsertPassRatesSql } from '../mastery/pass-rate.sql';
+import type { AttemptTally } from '../mastery/mastery.types';
+import { attemptTalliesSql } from './trace.writer';
 import { findRepeatedLines, MAX_REPORTED_REPEATS, RepeatedLine } from '../../common/import-repeats';
 
 /** A trace as it enters staging, validated. */
@@ -165,15 +166,16 @@ async function gradeStagedTraces(
 /**
  * Loads traces through a staging table with one set-based insert, inside the caller's
  * transaction. A trace naming a sample the dataset does not have rejects the whole load. Traces
- * are graded on the way in; ROLLOUT traces whose producer names a checkpoint add to that
- * checkpoint's pass rates (set-based, in the same statement).
+ * are graded on the way in (a grade the file gives is kept); the new ROLLOUT traces whose
+ * producer names a checkpoint are answered as graded attempts of that checkpoint, which
+ * TraceService hands to mastery in the same transaction.
  */
 export async function importTraceRows(
   qr: QueryRunner,
   client: PoolClient,
   datasetId: number,
   rows: AsyncIterable<StagedTrace> | Iterable<StagedTrace>,
-): Promise<ImportTracesResult> {
+): Promise<ImportTracesResult & { attempts: AttemptTally[] }> {
   await qr.query(TRACE_STAGING_SQL);
   await copyLines(client, 'COPY stage_traces FROM STDIN', mapRows(rows, traceCopyLine));
   const orphans = (await qr.query(
@@ -193,7 +195,7 @@ export async function importTraceRows(
     );
   }
   await gradeStagedTraces(qr, client, datasetId);
-  const [{ inserted, staged }] = (await qr.query(
+  const [{ inserted, staged, attempts }] = (await qr.query(
     `WITH ins AS (
        INSERT INTO traces (sample_id, external_id, kind, text, final_answer, correct, reward,
                            grader_version, producer, token_count, metadata)
@@ -206,14 +208,20 @@ export async function importTraceRows(
        ON CONFLICT DO NOTHING RETURNING sample_id, kind, producer, correct, grader_version),
      graded AS (
        SELECT ins.sample_id, c.id AS checkpoint_id, ins.correct, ins.grader_version
-       FROM ins JOIN checkpoints c ON c.name = ins.producer WHERE ins.kind = 'ROLLOUT'),
-     pass_rates_added AS (${upsertPassRatesSql('graded')})
-     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM stage_traces)::int AS staged`,
+       FROM ins JOIN checkpoints c ON c.name = ins.producer WHERE ins.kind = 'ROLLOUT')
+     SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM stage_traces)::int AS staged,
+            (${attemptTalliesSql('graded')}) AS attempts`,
     [datasetId],
-  )) as { inserted: number; staged: number }[];
+  )) as { inserted: number; staged: number; attempts: AttemptTally[] }[];
   const { repeatedCount, repeated } = await findRepeatedLines(qr, 'stage_traces', [
     'sample_external_id',
     'external_id',
   ]);
-  return { inserted, existing: staged - inserted - repeatedCount, repeatedCount, repeated };
+  return {
+    inserted,
+    existing: staged - inserted - repeatedCount,
+    repeatedCount,
+    repeated,
+    attempts,
+  };
 }

@@ -1,23 +1,26 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Trace } from './trace.entity';
 import { ImportTracesInput, TraceFilter } from './trace.inputs';
 import { ImportTracesResult } from './trace.import';
 import { Sample } from '../samples/sample.entity';
 import { Run } from '../runs/run.entity';
+import type { TraceService } from './trace.service';
 
 export const TraceConnection = ConnectionType(Trace);
 
 @Resolver(() => Trace)
 export class TraceResolver {
+  constructor(private readonly traceService: TraceService) {}
+
   @Query(() => TraceConnection, { description: 'Traces in a stable order (oldest first).' })
   async traces(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
     @Arg('filter', () => TraceFilter, { nullable: true }) filter?: TraceFilter,
   ) {
-    return asConnection(TraceConnection, await ctx.services.traces.list(ctx, filter ?? {}, page));
+    return asConnection(TraceConnection, await this.traceService.list(ctx, filter ?? {}, page));
   }
 
   @Mutation(() => ImportTracesResult, {
@@ -25,7 +28,7 @@ export class TraceResolver {
       'Adds up to 1,000 traces to samples of a dataset; idempotent per (sample, externalId).',
   })
   importTraces(@Ctx() ctx: RequestContext, @Arg('input') input: ImportTracesInput) {
-    return ctx.services.traces.import(ctx, input);
+    return this.traceService.import(ctx, input);
   }
 
   @FieldResolver(() => Sample)

@@ -1,15 +1,42 @@
-import type { RequestContext } from '../../app/context';
+import type { EntityManager } from 'typeorm';
+import type { RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { withTransaction } from '../../common/db/transaction';
+import type { MasteryService } from '../mastery/mastery.service';
 import { Trace } from './trace.entity';
 import type { ImportTracesInput, TraceFilter } from './trace.inputs';
-import { importTraceRows, toStagedTrace, type ImportTracesResult } from './trace.import';
+import {
+  importTraceRows,
+  toStagedTrace,
+  type ImportTracesResult,
+  type StagedTrace,
+} from './trace.import';
+import {
+  assertLineage,
+  insertDerivedTraces,
+  insertTraces,
+  updateStudentNll,
+  type DerivedTrace,
+  type NewTrace,
+  type TraceBatchOptions,
+  type TraceBatchResult,
+} from './trace.writer';
 
-/** Traces: every text produced about a sample, the big table. */
+export type { DerivedTrace, NewTrace, TraceBatchOptions, TraceBatchResult };
+/** The row an import stages, and the mapping to it from a client's record (bulk NDJSON uses it). */
+export { toStagedTrace, type StagedTrace };
+
+/**
+ * Traces: every text produced about a sample, the big table. The one writer of `traces`: the
+ * bulk import, a runner's outputs, critiques and the bridge all store theirs here, graded on
+ * the way in, and the graded attempts they add reach mastery in the same transaction.
+ */
 export class TraceService {
+  constructor(private readonly mastery: MasteryService) {}
+
   query(ctx: RequestContext, filter: TraceFilter) {
     const q = ctx.ds.getRepository(Trace).createQueryBuilder('t');
     if (filter.sampleId)
@@ -28,9 +55,58 @@ export class TraceService {
     return keysetPage(ctx.cursors, this.query(ctx, filter), page);
   }
 
+  /** The importTraces mutation: one transaction, like the NDJSON import. */
   async import(ctx: RequestContext, input: ImportTracesInput): Promise<ImportTracesResult> {
     const dataset = await loadNode(ctx, Dataset, input.datasetId);
     const rows = input.traces.map((t, i) => toStagedTrace(i + 1, t));
-    return withTransaction(ctx.ds, (qr, client) => importTraceRows(qr, client, dataset.id, rows));
+    return this.importInto(ctx, dataset.id, rows);
+  }
+
+  /**
+   * Imports traces into a dataset through COPY and staging, in one transaction of its own; the
+   * new graded rollouts of a named checkpoint add to its pass rates in that transaction.
+   */
+  importInto(
+    ctx: RequestContext,
+    datasetId: number,
+    rows: AsyncIterable<StagedTrace> | Iterable<StagedTrace>,
+  ): Promise<ImportTracesResult> {
+    return withTransaction(ctx.ds, async (qr, client) => {
+      const { attempts, ...result } = await importTraceRows(qr, client, datasetId, rows);
+      await this.mastery.addAttempts(qr.manager, attempts);
+      return result;
+    });
+  }
+
+  /** Stores a batch (graded by the API's grader), in the caller's transaction. */
+  async write(
+    manager: EntityManager,
+    traces: NewTrace[],
+    options: TraceBatchOptions = {},
+  ): Promise<TraceBatchResult> {
+    const { attempts, ...result } = await insertTraces(manager, traces, options);
+    await this.mastery.addAttempts(manager, attempts);
+    return result;
+  }
+
+  /** Stores BRIDGED traces derived from verified parents; answers how many are new. */
+  writeDerived(manager: EntityManager, traces: DerivedTrace[]): Promise<number> {
+    return insertDerivedTraces(manager, traces);
+  }
+
+  /** Stores the student's mean token NLL on the traces it scored. */
+  recordStudentNll(
+    manager: EntityManager,
+    scores: { traceId: string; nll: number }[],
+  ): Promise<void> {
+    return updateStudentNll(manager, scores);
+  }
+
+  /** Refuses parent traces that are not traces of the sample named with them (BAD_USER_INPUT). */
+  assertLineage(
+    manager: EntityManager,
+    pairs: { sampleId: string; traceId: string; field: string }[],
+  ): Promise<void> {
+    return assertLineage(manager, pairs);
   }
 }

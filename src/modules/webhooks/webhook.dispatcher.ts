@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import PgBoss from 'pg-boss';
+import type { DataSource } from 'typeorm';
 import type { AnnouncementSource, Signal } from '../../common/pubsub';
 import { toGlobalId } from '../../common/ids';
-import { guardPoolErrors } from '../../common/db/pool-errors';
 import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
 import { describeDbError } from '../../common/db/pool-errors';
+import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
+import { outsideRequestScope } from '../../common/db/request-scope';
 
 /** Runs SQL on one connection (inside the fan-out's transaction). */
 type Sql = <T>(text: string, values?: unknown[]) => Promise<T[]>;
@@ -48,8 +49,6 @@ interface NewDelivery {
  */
 export class WebhookDispatcher {
   private readonly boss: PgBoss;
-  /** Its own small pool: background work neither waits on nor is counted with the API's. */
-  private readonly pool: pg.Pool;
   private unlisten = () => undefined as void;
   private readonly pendingRuns = new Set<number>();
   private readonly pendingCurricula = new Set<number>();
@@ -59,7 +58,8 @@ export class WebhookDispatcher {
   private worker?: string;
 
   constructor(
-    private readonly deps: { announcements: AnnouncementSource; log: Logger },
+    /** The application's data source: deliveries are rows like any other, written through it. */
+    private readonly deps: { ds: DataSource; announcements: AnnouncementSource; log: Logger },
     private readonly opts: WebhookDispatcherOptions,
   ) {
     this.boss = new PgBoss({
@@ -68,10 +68,9 @@ export class WebhookDispatcher {
       schema: 'pgboss',
       // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
       schedule: false,
+      ...QUEUE_POOL_OPTIONS,
     });
     this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'webhook queue error'));
-    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
-    guardPoolErrors(this.pool, deps.log, 'webhook pool');
   }
 
   async start(): Promise<void> {
@@ -114,13 +113,13 @@ export class WebhookDispatcher {
     this.unlisten();
     await this.running?.catch(() => undefined);
     await this.boss.stop({ graceful: true, wait: true, timeout: 5_000 });
-    await this.pool.end();
   }
 
   /** One fan-out at a time; announcements that arrive meanwhile are coalesced into the next. */
   private kick(): void {
     if (this.running || this.stopped) return;
-    this.running = (async () => {
+    // Background work on the shared pool, even when a request's announcement woke it.
+    this.running = outsideRequestScope(async () => {
       try {
         while (
           !this.stopped &&
@@ -140,7 +139,7 @@ export class WebhookDispatcher {
       } finally {
         this.running = undefined;
       }
-    })();
+    });
   }
 
   /** Queues what hooks have not got yet, for these runs and curricula (null: all of them). */
@@ -285,32 +284,23 @@ export class WebhookDispatcher {
     );
   }
 
-  private async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    const sql: Sql = async <R>(text: string, values?: unknown[]) =>
-      (await client.query(text, values)).rows as R[];
-    try {
-      await client.query('BEGIN');
-      const result = await work(sql);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.deps.ds.transaction((manager) =>
+      work(<R>(text: string, values?: unknown[]) => manager.query<R[]>(text, values)),
+    );
   }
 
   /** One attempt. Throws on failure, so that pg-boss retries it (until its retry limit). */
   private async deliver(deliveryId: number): Promise<void> {
-    const { rows } = await this.pool.query<{
-      url: string;
-      secret: string;
-      payload: unknown;
-      status: string;
-      attempts: number;
-    }>(
+    const rows = await this.deps.ds.query<
+      {
+        url: string;
+        secret: string;
+        payload: unknown;
+        status: string;
+        attempts: number;
+      }[]
+    >(
       `SELECT w.url, w.secret, d.payload, d.status::text AS status, d.attempts
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.id = $1`,
@@ -361,7 +351,7 @@ export class WebhookDispatcher {
       : last
         ? WebhookDeliveryStatus.FAILED
         : WebhookDeliveryStatus.PENDING;
-    await this.pool.query(
+    await this.deps.ds.query(
       `UPDATE webhook_deliveries
           SET attempts = $2, status_code = $3, error = $4, status = $5,
               next_attempt_at = $6, delivered_at = CASE WHEN $7 THEN now() END

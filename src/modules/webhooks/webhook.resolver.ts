@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, Extensions, ID, Mutation, Query, Resolver } from 'type-graphql';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { Webhook } from './webhook.entity';
@@ -10,6 +10,7 @@ import {
   UpdateWebhookInput,
   WebhookDeliveriesArgs,
 } from './webhook.inputs';
+import type { WebhookService } from './webhook.service';
 
 export const WebhookConnection = ConnectionType(Webhook);
 export const WebhookDeliveryConnection = ConnectionType(WebhookDelivery);
@@ -17,10 +18,12 @@ export const WebhookDeliveryConnection = ConnectionType(WebhookDelivery);
 /** Webhook registration and the delivery log: ADMIN only (see the scope guard). */
 @Resolver(() => Webhook)
 export class WebhookResolver {
+  constructor(private readonly webhookService: WebhookService) {}
+
   @Query(() => WebhookConnection)
   @Extensions({ scope: 'ADMIN' })
   async webhooks(@Ctx() ctx: RequestContext, @Args() page: PageArgs) {
-    return asConnection(WebhookConnection, await ctx.services.webhooks.list(ctx, page));
+    return asConnection(WebhookConnection, await this.webhookService.list(ctx, page));
   }
 
   @Query(() => WebhookDeliveryConnection, {
@@ -28,14 +31,14 @@ export class WebhookResolver {
   })
   @Extensions({ scope: 'ADMIN' })
   async webhookDeliveries(@Ctx() ctx: RequestContext, @Args() args: WebhookDeliveriesArgs) {
-    const page = await ctx.services.webhooks.deliveries(ctx, idOf('Webhook', args.webhookId), args);
+    const page = await this.webhookService.deliveries(ctx, idOf('Webhook', args.webhookId), args);
     return asConnection(WebhookDeliveryConnection, page);
   }
 
   @Mutation(() => CreatedWebhook)
   @Extensions({ scope: 'ADMIN' })
   createWebhook(@Ctx() ctx: RequestContext, @Arg('input') input: CreateWebhookInput) {
-    return ctx.services.webhooks.create(ctx, input);
+    return this.webhookService.create(ctx, input);
   }
 
   @Mutation(() => Webhook)
@@ -45,13 +48,13 @@ export class WebhookResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input') input: UpdateWebhookInput,
   ) {
-    return ctx.services.webhooks.update(ctx, idOf('Webhook', id), input);
+    return this.webhookService.update(ctx, idOf('Webhook', id), input);
   }
 
   @Mutation(() => ID, { description: 'Deletes the hook and its delivery log.' })
   @Extensions({ scope: 'ADMIN' })
   async deleteWebhook(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
-    await ctx.services.webhooks.delete(ctx, idOf('Webhook', id));
+    await this.webhookService.delete(ctx, idOf('Webhook', id));
     return id;
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { RequestContext } from '../../app/context';
+import type { RequestContext } from '../../common/request-context';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { notFound } from '../../common/errors';
 import { Webhook } from './webhook.entity';

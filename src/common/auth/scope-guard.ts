@@ -1,6 +1,6 @@
 import type { MiddlewareFn } from 'type-graphql';
-import type { RequestContext } from './context';
-import { requireScope } from '../common/auth/principal';
+import type { RequestContext } from '../request-context';
+import { requireScope } from './principal';
 import { rootFieldScope } from './root-scopes';
 
 /**

@@ -4,8 +4,8 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import { requireScope, type Principal } from '../common/auth/principal';
-import { ApiKeyScope } from '../modules/api-keys/api-key.entity';
+import { requireScope, type Principal } from './principal';
+import { ApiKeyScope } from './scopes';
 
 /** The scope a root field of `operation` needs: its declared @Extensions({ scope }), or the default. */
 export function rootFieldScope(

@@ -2,7 +2,14 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
-import { withSnapshotCursor } from '../../common/db/snapshot-cursor';
+import { withSnapshotCursor } from './db/snapshot-cursor';
+
+/** A query whose rows go out as NDJSON records: services build it, routers stream it. */
+export interface NdjsonQuery {
+  sql: string;
+  params: unknown[];
+  toRecord: (row: Record<string, unknown>) => unknown;
+}
 
 /**
  * Streams the rows of a query to the response as NDJSON through a server-side cursor: memory

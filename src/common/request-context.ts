@@ -1,0 +1,61 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Principal } from './auth/principal';
+import { LoaderRegistry } from './loaders';
+import type { CursorCodec } from './pagination';
+import type { AnnouncementSource } from './pubsub/bus';
+
+/**
+ * What every resolver and service method receives first: who asks, and per-request state.
+ * It carries no services: resolvers and services get theirs through their constructors, from
+ * the composition root (src/app/services.ts), so who calls whom shows in the code.
+ */
+export interface RequestContext {
+  requestId: string;
+  log: Logger;
+  principal: Principal;
+  loaders: LoaderRegistry;
+  cursors: CursorCodec;
+  ds: DataSource;
+  /**
+   * The listening side of the pub/sub (common/pubsub): what subscriptions wait on. Infrastructure
+   * like `ds`, here because type-graphql's subscribe functions see only the context.
+   */
+  announcements: AnnouncementSource;
+  /** The transaction the work is in, inside `withTransaction`; absent outside one. */
+  manager?: EntityManager;
+}
+
+/** A context inside a transaction: what services that write together receive. */
+export type TransactionContext = RequestContext & { manager: EntityManager };
+
+/**
+ * Runs `work` in one transaction, handing it the context with the transaction in it, so the
+ * service methods it calls write through `tx.manager` and commit together (Vendure passes its
+ * RequestContext the same way). Inside a transaction already, it joins that one: the outer
+ * caller commits. Announce only after the outermost call returns.
+ */
+export function withTransaction<T>(
+  ctx: RequestContext,
+  work: (tx: TransactionContext) => Promise<T>,
+): Promise<T> {
+  if (ctx.manager) return work(ctx as TransactionContext);
+  return ctx.ds.transaction((manager) => work({ ...ctx, manager }));
+}
+
+/** The same context for GraphQL operations and REST handlers, built after authentication. */
+export function createRequestContext(
+  deps: { ds: DataSource; cursors: CursorCodec; announcements: AnnouncementSource },
+  req: { id: unknown; log: Logger; principal?: Principal },
+): RequestContext {
+  if (!req.principal) throw new Error('createRequestContext called before authentication');
+  return {
+    requestId: String(req.id),
+    log: req.log,
+    principal: req.principal,
+    loaders: new LoaderRegistry(deps.ds),
+    cursors: deps.cursors,
+    ds: deps.ds,
+    announcements: deps.announcements,
+  };
+}

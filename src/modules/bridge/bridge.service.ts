@@ -1,0 +1,48 @@
+import type { EntityManager } from 'typeorm';
+import type { Checkpoint } from '../checkpoints/checkpoint.entity';
+import type { RoutingPolicy } from '../routing/routing-policy.entity';
+import type { TraceService } from '../traces/trace.service';
+import { bridgeByHint, hintFraction } from './bridge.hint';
+import { bridgeBySelect } from './bridge.select';
+import { bridgedExternalId, type BridgeOutcome } from './bridge.sql';
+
+export type { BridgeOutcome };
+
+/**
+ * The bridge: the in-API strategies that turn a round's SFT samples into traces a small student
+ * can learn from (select: the teacher trace the student finds most likely; hint: a prefix in the
+ * prompt). It decides; TraceService stores the BRIDGED traces and the student's scores.
+ */
+export class BridgeService {
+  constructor(private readonly traces: TraceService) {}
+
+  /** External id of the BRIDGED trace a curriculum round writes for a sample. */
+  externalId(curriculumId: number, round: number): string {
+    return bridgedExternalId(curriculumId, round);
+  }
+
+  /** The hint fraction of a round, annealed over the curriculum's rounds. */
+  hintFraction(policy: RoutingPolicy, round: number, rounds: number): number {
+    return hintFraction(policy, round, rounds);
+  }
+
+  /** Bridge `select`, scored with the student's ONNX export, in the caller's transaction. */
+  bySelect(
+    manager: EntityManager,
+    curriculumId: number,
+    round: number,
+    student: Checkpoint,
+  ): Promise<BridgeOutcome> {
+    return bridgeBySelect(manager, this.traces, curriculumId, round, student);
+  }
+
+  /** Bridge `hint` with the given fraction, in the caller's transaction. */
+  byHint(
+    manager: EntityManager,
+    curriculumId: number,
+    round: number,
+    fraction: number,
+  ): Promise<BridgeOutcome> {
+    return bridgeByHint(manager, this.traces, curriculumId, round, fraction);
+  }
+}
