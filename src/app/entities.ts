@@ -5,6 +5,8 @@ import { CurriculumDataset } from '../modules/curricula/curriculum-dataset.entit
 import { Curriculum } from '../modules/curricula/curriculum.entity';
 import { CurriculumRound } from '../modules/curricula/curriculum-round.entity';
 import { Dataset } from '../modules/datasets/dataset.entity';
+import { Experiment } from '../modules/experiments/experiment.entity';
+import { ExperimentRun } from '../modules/experiments/experiment-run.entity';
 import { ManifestExclusion } from '../modules/manifests/manifest-exclusion.entity';
 import { ManifestItem } from '../modules/manifests/manifest-item.entity';
 import { Manifest } from '../modules/manifests/manifest.entity';
@@ -28,6 +30,8 @@ export const ENTITIES = [
   CurriculumDataset,
   CurriculumRound,
   Dataset,
+  Experiment,
+  ExperimentRun,
   Manifest,
   ManifestExclusion,
   ManifestItem,

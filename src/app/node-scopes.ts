@@ -12,6 +12,7 @@ export const NODE_SCOPES: Readonly<Record<string, ApiKeyScope | null>> = Object.
   Checkpoint: ApiKeyScope.READ,
   Critique: ApiKeyScope.READ,
   Curriculum: ApiKeyScope.READ,
+  Experiment: ApiKeyScope.READ,
   Dataset: ApiKeyScope.READ,
   Manifest: ApiKeyScope.READ,
   ManifestItem: ApiKeyScope.READ,

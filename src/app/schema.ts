@@ -13,6 +13,7 @@ import {
   CurriculumRoundResolver,
 } from '../modules/curricula/curriculum.resolver';
 import { DatasetResolver } from '../modules/datasets/dataset.resolver';
+import { ExperimentResolver } from '../modules/experiments/experiment.resolver';
 import { ManifestItemResolver, ManifestResolver } from '../modules/manifests/manifest.resolver';
 import { PassRateResolver } from '../modules/mastery/pass-rate.resolver';
 import { MasteryResolver } from '../modules/mastery/mastery.resolver';
@@ -37,6 +38,7 @@ export const RESOLVERS = [
   CurriculumResolver,
   CurriculumRoundResolver,
   DatasetResolver,
+  ExperimentResolver,
   ManifestResolver,
   ManifestItemResolver,
   MasteryResolver,
@@ -63,6 +65,7 @@ function resolverContainer(s: Services): ContainerType {
     [CritiqueResolver, new CritiqueResolver(s.critiques)],
     [CurriculumResolver, new CurriculumResolver(s.curricula)],
     [DatasetResolver, new DatasetResolver(s.datasets)],
+    [ExperimentResolver, new ExperimentResolver(s.experiments)],
     [MasteryResolver, new MasteryResolver(s.mastery)],
     [RoutingPolicyResolver, new RoutingPolicyResolver(s.routing)],
     [RoutingPreviewResolver, new RoutingPreviewResolver(s.routing)],

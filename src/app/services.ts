@@ -15,6 +15,7 @@ import { CritiqueService } from '../modules/critiques/critique.service';
 import { CurriculumService } from '../modules/curricula/curriculum.service';
 import { CurriculumTicker } from '../modules/curricula/curriculum.ticker';
 import { DatasetService } from '../modules/datasets/dataset.service';
+import { ExperimentService } from '../modules/experiments/experiment.service';
 import { MasteryService } from '../modules/mastery/mastery.service';
 import { RoutingService } from '../modules/routing/routing.service';
 import { RunService } from '../modules/runs/run.service';
@@ -43,7 +44,8 @@ export interface ServiceDeps {
 /**
  * The composition root of the API process: every service, built once, with its collaborators
  * passed to its constructor (nothing else constructs them), and the background work that moves
- * runs and curricula on. Modules never import this file: dependencies point app -> modules.
+ * runs, curricula and experiments on. Modules never import this file: dependencies point
+ * app -> modules.
  */
 export function createServices(deps: ServiceDeps) {
   const { config, ds, live } = deps;
@@ -68,6 +70,7 @@ export function createServices(deps: ServiceDeps) {
   const curricula = new CurriculumService({ runs, manifests, routing, bridge, announcer: live });
   // Runs know nothing of curricula: a retry is an event, and the curricula resume on it.
   runs.onRetry((tx, old, retry) => curricula.resumeAfterRetry(tx, old, retry));
+  const experiments = new ExperimentService({ runs, manifests });
   const ticker = new CurriculumTicker(
     curricula,
     createRequestContext(
@@ -79,6 +82,8 @@ export function createServices(deps: ServiceDeps) {
       },
     ),
     config.CURRICULUM_TICK_MS,
+    // Experiments ride the same poll: their runs end the same way and need the same care.
+    [experiments],
   );
   const webhookDispatcher = new WebhookDispatcher(
     { ds, announcements: live, log: deps.log.child({ component: 'webhooks' }) },
@@ -99,6 +104,7 @@ export function createServices(deps: ServiceDeps) {
     critiques,
     curricula,
     datasets,
+    experiments,
     mastery,
     routing,
     journal,

@@ -13,6 +13,7 @@ import { TASK_USAGE, taskCommand } from './commands/task';
 import { RUNS_USAGE, runsCommand } from './commands/runs';
 import { POLICIES_USAGE, policiesCommand } from './commands/policies';
 import { CURRICULA_USAGE, curriculaCommand } from './commands/curricula';
+import { EXPERIMENTS_USAGE, experimentsCommand } from './commands/experiments';
 import { IMPORT_USAGE, importCommand } from './commands/import';
 import { EXPORT_USAGE, exportCommand } from './commands/export';
 import { KEYS_USAGE, keysCommand } from './commands/keys';
@@ -26,6 +27,8 @@ ${RUNS_USAGE}
 ${POLICIES_USAGE}
 
 ${CURRICULA_USAGE}
+
+${EXPERIMENTS_USAGE}
 
 ${IMPORT_USAGE}
 
@@ -47,6 +50,7 @@ const GROUP_USAGE: Record<string, string> = {
   runs: RUNS_USAGE,
   policies: POLICIES_USAGE,
   curricula: CURRICULA_USAGE,
+  experiments: EXPERIMENTS_USAGE,
   import: IMPORT_USAGE,
   export: EXPORT_USAGE,
   keys: KEYS_USAGE,
@@ -69,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     if (group === 'runs') return await runsCommand(api, rest);
     if (group === 'policies') return await policiesCommand(api, rest);
     if (group === 'curricula') return await curriculaCommand(api, rest);
+    if (group === 'experiments') return await experimentsCommand(api, rest);
     if (group === 'import') return await importCommand(api, rest);
     if (group === 'export') return await exportCommand(api, rest);
     if (group === 'keys') return await keysCommand(api, rest);

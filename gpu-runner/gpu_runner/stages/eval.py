@@ -39,6 +39,10 @@ def run(ctx: StageContext) -> StageResult:
     metrics = {"eval/accuracy": correct / len(items), "eval/correct": correct, "eval/problems": len(items),
                "time/eval": time.monotonic() - t0}
     rep.metric(len(items), metrics)
+    # Which problems it solved, in the event log itself: experiments pair arms problem by problem.
+    rep.artifact("eval_outcomes", None, problems=len(items),
+                 correct=[r["sampleId"] for r in results if r["correct"]],
+                 wrong=[r["sampleId"] for r in results if not r["correct"]])
     if cfg.write_results:
         path = os.path.abspath(os.path.join(ctx.work_dir, "eval_results.jsonl"))
         with writing("the eval results", path, lambda: _remove(path)):

@@ -76,6 +76,9 @@ def run(ctx: StageContext) -> StageResult:
     harvested = {}  # sampleId -> externalId, every prompt whose whole group scored zero
     totals = {"rollouts": 0, "correct": 0}
 
+    # Tokens through the model (experiments' compute budget): generated tokens count 1,
+    # forward-only scoring (old policy, reference) 1/3 a token, forward+backward 1.
+    compute_tokens = 0.0
     for step in range(1, cfg.steps + 1):
         if ctx.should_stop():
             return StageResult(cancelled=True, summary={"step": step - 1, **totals})
@@ -95,6 +98,7 @@ def run(ctx: StageContext) -> StageResult:
                 completions, sampled_logp = sample(rows, cfg.max_new_tokens, cfg.temperature)  # (need * G)
             else:
                 completions, sampled_logp = model.generate(rows, cfg.max_new_tokens, cfg.temperature), None
+            compute_tokens += sum(len(c) for c in completions)
             rewards = torch.zeros(len(batch), G)
             texts = []
             for i, (it, _) in enumerate(batch):
@@ -144,6 +148,8 @@ def run(ctx: StageContext) -> StageResult:
             seq_prompts = [grp.prompt for grp in kept for _ in range(G)]
             seq_completions = [with_eos(c, model.eos_id, cfg.max_new_tokens) for grp in kept for c in grp.completions]
             batch = rollout_batch(seq_prompts, seq_completions, model.pad_id, model.device)
+            seq_tokens = sum(len(p) + len(c) for p, c in zip(seq_prompts, seq_completions))
+            compute_tokens += seq_tokens * ((2 if ref is not None else 1) / 3 + cfg.ppo_epochs)
             T = cfg.temperature
             # Eval mode, as generation ran: with dropout on, old and new log-probs would differ
             # from the sampling policy's and from each other, and the ratio would not start at 1.
@@ -204,6 +210,7 @@ def run(ctx: StageContext) -> StageResult:
                 "train/completion_len": mean_len,
                 "time/generate": t_gen,
                 "time/update": t_upd,
+                "compute/tokens": compute_tokens,
             }
             if problems is not None:  # of the right final answers, the share reached through a wrong step
                 metrics["train/wrong_steps_frac"] = n_wrong_steps / max(1, n_correct)

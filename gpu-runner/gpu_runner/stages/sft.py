@@ -83,7 +83,9 @@ def run(ctx: StageContext) -> StageResult:
         if step % cfg.log_every == 0 or step == total:
             dt = time.monotonic() - t_log
             rep.metric(step, {"train/loss": loss_sum / n_loss, "train/tokens_per_s": tokens / max(dt, 1e-9),
-                              "train/lr": lr, "train/grad_norm": grad_norm, "time/step": dt / n_loss})
+                              "train/lr": lr, "train/grad_norm": grad_norm, "time/step": dt / n_loss,
+                              # forward+backward tokens so far: what experiments budget compute in
+                              "compute/tokens": tokens_total})
             rep.progress(step, total, eta(step))
             t_log, tokens, loss_sum, n_loss = time.monotonic(), 0, 0.0, 0
 

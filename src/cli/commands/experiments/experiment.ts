@@ -1,0 +1,46 @@
+/** The experiment fields the CLI reads, and how it fetches one. */
+import { ApiError, type ApiClient } from '../../api-client';
+
+export const STATUSES = ['ACTIVE', 'PAUSED', 'SUCCEEDED', 'CANCELLED'];
+
+export interface ArmView {
+  arm: string;
+  seedsDone: number;
+  meanAccuracy: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  levels: { level: number; accuracy: number }[];
+  computeUsed: number;
+  computePlanned: number;
+  pValueVsBest: number | null;
+}
+
+export interface ExperimentView {
+  id: string;
+  name: string;
+  status: string;
+  pauseReason: string | null;
+  seeds: number;
+  computeBudget: number;
+  armNames: string[];
+  updatedAt: string;
+  arms?: ArmView[];
+}
+
+export const LIST_FIELDS = 'id name status pauseReason seeds computeBudget armNames updatedAt';
+const STATUS_FIELDS = `${LIST_FIELDS} arms { arm seedsDone meanAccuracy ciLow ciHigh
+  levels { level accuracy } computeUsed computePlanned pValueVsBest }`;
+
+export async function fetchExperiment(api: ApiClient, id: string): Promise<ExperimentView> {
+  const { node } = await api.graphql<{ node: (ExperimentView & { __typename: string }) | null }>(
+    `query($id: ID!) { node(id: $id) { __typename ... on Experiment { ${STATUS_FIELDS} } } }`,
+    { id },
+  );
+  if (!node || node.__typename !== 'Experiment') {
+    throw new ApiError(
+      `${id} is a ${node?.__typename ?? 'unknown'} id, not an experiment's`,
+      'NOT_FOUND',
+    );
+  }
+  return node;
+}

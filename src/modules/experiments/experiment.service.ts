@@ -1,0 +1,104 @@
+import type { RequestContext } from '../../common/request-context';
+import { badInput, conflict } from '../../common/errors';
+import { conflictOnDuplicate } from '../../common/pg-errors';
+import { loadNode } from '../../common/load-node';
+import { keysetPage, type PageArgs } from '../../common/pagination';
+import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { Dataset, DatasetSplit } from '../datasets/dataset.entity';
+import { RunStage } from '../runs/run.entity';
+import { validateStageConfig } from '../runs/run.types';
+import { type ArmResult, Experiment, ExperimentStatus } from './experiment.entity';
+import { ExperimentEngine, type ExperimentCollaborators } from './experiment.engine';
+import type { CreateExperimentInput } from './experiment.inputs';
+import { ARM_PLANS } from './experiment.plans';
+import { armResults } from './experiment.results';
+
+const CONFIGURABLE = [RunStage.SFT, RunStage.RL, RunStage.EVAL] as string[];
+
+/** Experiments: created here, moved on by the engine on the curriculum ticker's pass. */
+export class ExperimentService {
+  constructor(private readonly deps: ExperimentCollaborators) {}
+
+  list(ctx: RequestContext, status: ExperimentStatus | undefined, page: PageArgs) {
+    const q = ctx.ds.getRepository(Experiment).createQueryBuilder('e');
+    if (status) q.andWhere('e.status = :status', { status });
+    return keysetPage(ctx.cursors, q, page);
+  }
+
+  async create(ctx: RequestContext, input: CreateExperimentInput): Promise<Experiment> {
+    const unsupported = input.arms.filter((a) => !ARM_PLANS[a]);
+    if (unsupported.length > 0) {
+      throw badInput(
+        `arms: ${unsupported.join(', ')} not run by the engine yet (supported: ${Object.keys(ARM_PLANS).join(', ')})`,
+      );
+    }
+    if (new Set(input.arms).size !== input.arms.length) throw badInput('arms: each arm once');
+    const train = await Promise.all(input.trainDatasetIds.map((id) => loadNode(ctx, Dataset, id)));
+    const evals = await Promise.all(input.evalDatasetIds.map((id) => loadNode(ctx, Dataset, id)));
+    const wrongSplit = evals.find((d) => d.split !== DatasetSplit.EVAL);
+    if (wrongSplit) throw badInput(`Dataset ${wrongSplit.name} is not an EVAL dataset`);
+    const overlap = train.find((d) => evals.some((e) => e.id === d.id));
+    if (overlap) throw badInput(`Dataset ${overlap.name} cannot be both trained and evaluated on`);
+    const base = await loadNode(ctx, Checkpoint, input.baseCheckpointId);
+    const stageConfigs = input.stageConfigs ?? {};
+    for (const [stage, config] of Object.entries(stageConfigs)) {
+      if (!CONFIGURABLE.includes(stage)) {
+        throw badInput(
+          `stageConfigs: unknown stage "${stage}" (one of ${CONFIGURABLE.join(', ')})`,
+        );
+      }
+      if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+        throw badInput(`stageConfigs.${stage} must be an object`);
+      }
+      validateStageConfig(stage as RunStage, config);
+    }
+    const taken = () => conflict(`An experiment named "${input.name}" already exists`);
+    const insert = () =>
+      ctx.ds.transaction(async (m) => {
+        if (await m.getRepository(Experiment).existsBy({ name: input.name })) throw taken();
+        return m.getRepository(Experiment).save(
+          m.getRepository(Experiment).create({
+            name: input.name,
+            baseCheckpointId: base.id,
+            trainDatasetIds: train.map((d) => d.id),
+            evalDatasetIds: evals.map((d) => d.id),
+            armNames: input.arms,
+            seeds: input.seeds,
+            computeBudget: input.computeBudget,
+            launcher: input.launcher,
+            stageConfigs,
+          }),
+        );
+      });
+    const created = await conflictOnDuplicate('experiments', insert, taken);
+    return this.advanceOrPause(ctx, created.id);
+  }
+
+  results(ctx: RequestContext, e: Experiment): Promise<ArmResult[]> {
+    return armResults(ctx.ds.manager, e);
+  }
+
+  /** One pass over the ACTIVE experiments. */
+  async tick(ctx: RequestContext): Promise<void> {
+    const rows = await ctx.ds.query<{ id: number }[]>(
+      `SELECT id FROM experiments WHERE status = 'ACTIVE' ORDER BY id`,
+    );
+    for (const { id } of rows) await this.advanceOrPause(ctx, id);
+  }
+
+  private async advanceOrPause(ctx: RequestContext, id: number): Promise<Experiment> {
+    try {
+      return await new ExperimentEngine(ctx, this.deps).advance(id);
+    } catch (err) {
+      ctx.log.error({ err, experimentId: id }, 'experiment step failed; pausing it');
+      const message = err instanceof Error ? err.message : String(err);
+      await ctx.ds
+        .getRepository(Experiment)
+        .update(
+          { id },
+          { status: ExperimentStatus.PAUSED, pauseReason: `A step failed: ${message}` },
+        );
+      return ctx.ds.getRepository(Experiment).findOneByOrFail({ id });
+    }
+  }
+}
