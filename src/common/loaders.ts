@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
-import { preparedRows, rowReader } from './db/plain-rows';
+import { rowReader } from './db/plain-rows';
+import { preparedRows } from './db/prepared';
 
 type Key = string | number;
 

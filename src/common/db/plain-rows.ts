@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { Pool } from 'pg';
 
 /**
  * Reads rows for GraphQL as entity-shaped objects without TypeORM's hydration: the read path of a
@@ -79,29 +77,4 @@ export function rowReader<T extends ObjectLiteral>(
   let reader = byEntity.get(entity);
   if (!reader) byEntity.set(entity, (reader = new RowReader(ds, entity)));
   return reader as RowReader<T>;
-}
-
-const statementNames = new Map<string, string>();
-/** Past this many distinct texts (lists of ids expand to $1..$n), statements go unnamed. */
-const MAX_NAMED = 500;
-
-/**
- * Runs a read as a named (prepared) statement: PostgreSQL parses and plans it once per
- * connection. The data source's logger sees it as it sees TypeORM's own statements, so the
- * statement counter of the tests counts it.
- */
-export async function preparedRows(
-  ds: DataSource,
-  text: string,
-  values: unknown[],
-): Promise<unknown[][]> {
-  let name = statementNames.get(text);
-  if (!name && statementNames.size < MAX_NAMED) {
-    name = `sw_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-    statementNames.set(text, name);
-  }
-  ds.logger.logQuery(text, values);
-  const pool = (ds.driver as unknown as { master: Pool }).master;
-  const result = await pool.query<unknown[]>({ name, text, values, rowMode: 'array' });
-  return result.rows;
 }

@@ -1,23 +1,48 @@
-import type { Pool, QueryResultRow } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /**
- * Runs a named (prepared) statement on a DataSource's pool: PostgreSQL parses and plans it once
- * per connection, and later calls send only the name and the values. TypeORM cannot name a
- * statement, so this goes to its pg pool directly, and tells the DataSource's logger, as TypeORM
- * would, so statement counts (StatementCounter) still see it.
- *
- * `name` must be unique to `text` in the whole process: a connection keeps it for its life.
+ * Named (prepared) statements on a DataSource's pool: PostgreSQL parses and plans each once per
+ * connection, and later calls send only the name and the values. TypeORM cannot name a
+ * statement, so these go to its pg pool directly, and tell the DataSource's logger, as TypeORM
+ * would, so statement counts (StatementCounter) still see them.
  */
-export async function preparedQuery<T extends QueryResultRow>(
+async function runPrepared<T extends QueryResultRow>(
+  ds: DataSource,
+  query: QueryConfig<unknown[]> & { rowMode?: 'array' },
+): Promise<T[]> {
+  const pool = (ds.driver as unknown as { master?: Pool }).master;
+  if (!pool) throw new Error('prepared statements need an initialized PostgreSQL DataSource');
+  ds.logger.logQuery(query.text, query.values);
+  const result = await pool.query<T>(query);
+  return result.rows;
+}
+
+/** Rows as objects. `name` must be unique to `text` in the whole process: a connection keeps it. */
+export function preparedQuery<T extends QueryResultRow>(
   ds: DataSource,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  const pool = (ds.driver as unknown as { master?: Pool }).master;
-  if (!pool) throw new Error('preparedQuery needs an initialized PostgreSQL DataSource');
-  ds.logger.logQuery(text, values);
-  const result = await pool.query<T>({ name, text, values });
-  return result.rows;
+  return runPrepared<T>(ds, { name, text, values });
+}
+
+const statementNames = new Map<string, string>();
+/** Past this many distinct texts (lists of ids expand to $1..$n), statements go unnamed. */
+const MAX_NAMED = 500;
+
+/** Rows as arrays of column values, named after a hash of the text (the read path's loaders). */
+export function preparedRows(
+  ds: DataSource,
+  text: string,
+  values: unknown[],
+): Promise<unknown[][]> {
+  let name = statementNames.get(text);
+  if (!name && statementNames.size < MAX_NAMED) {
+    name = `sw_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return runPrepared<unknown[]>(ds, { name, text, values, rowMode: 'array' });
 }
