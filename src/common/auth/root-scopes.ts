@@ -39,6 +39,15 @@ export function guardRootFields(schema: GraphQLSchema): void {
         requireScope(context.principal, required);
         return resolve(source, args, context, info);
       };
+      // A subscription is checked when it opens too: a key without the scope must not open the
+      // stream (and read rows) before its first event is refused.
+      const subscribe = field.subscribe;
+      if (subscribe) {
+        field.subscribe = (source, args, context: { principal: Principal }, info) => {
+          requireScope(context.principal, required);
+          return subscribe(source, args, context, info);
+        };
+      }
     }
   }
 }

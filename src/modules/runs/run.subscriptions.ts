@@ -2,7 +2,6 @@ import { Arg, Ctx, Field, ID, InputType, Int, Resolver, Root, Subscription } fro
 import type { SubscribeResolverData } from 'type-graphql';
 import { In } from 'typeorm';
 import type { RequestContext } from '../../common/request-context';
-import { scopeGuard } from '../../common/auth/scope-guard';
 import { badInput, notFound } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { LoaderRegistry } from '../../common/loaders';
@@ -34,23 +33,6 @@ export class RunUpdatedFilter {
 type Subscribe<A> = SubscribeResolverData<unknown, A, RequestContext>;
 
 /**
- * type-graphql runs global middlewares on a subscription's per-event resolver, not on its
- * subscribe function: without this, a key without READ would open the stream and read rows
- * before its first event was refused. The same guard, so the same rules (READ by default).
- */
-async function guard(data: Subscribe<unknown>): Promise<void> {
-  await scopeGuard(
-    {
-      root: data.source,
-      args: data.args as Record<string, unknown>,
-      context: data.context,
-      info: data.info,
-    },
-    () => Promise.resolve(),
-  );
-}
-
-/**
  * A subscription's context lives as long as the stream; its loaders would cache a run's status
  * forever. Each event gets fresh ones (events are resolved one at a time).
  */
@@ -73,7 +55,6 @@ function freshLoadersPerRead(ctx: RequestContext, event: RunEvent): void {
 const since = (lostAt: Date) => new Date(lostAt.getTime() - RESYNC_MARGIN_MS);
 
 async function subscribeRunEvents(data: Subscribe<{ runId: string; afterSeq?: number | null }>) {
-  await guard(data);
   const { ds, announcements } = data.context;
   const runId = Number(idOf('Run', data.args.runId));
   const afterSeq = data.args.afterSeq ?? 0;
@@ -100,8 +81,7 @@ function runMatcher(filter: RunUpdatedFilter) {
   };
 }
 
-async function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null }>) {
-  await guard(data);
+function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null }>) {
   const { ds, announcements } = data.context;
   const match = runMatcher(data.args.filter ?? {});
   const runs = ds.getRepository(Run);
@@ -123,8 +103,7 @@ async function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter |
   });
 }
 
-async function subscribeCurriculumUpdated(data: Subscribe<{ curriculumId?: string | null }>) {
-  await guard(data);
+function subscribeCurriculumUpdated(data: Subscribe<{ curriculumId?: string | null }>) {
   const { ds, announcements } = data.context;
   const only = data.args.curriculumId ? Number(idOf('Curriculum', data.args.curriculumId)) : null;
   const curricula = ds.getRepository(Curriculum);
