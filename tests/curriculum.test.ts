@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { gqlOk, type Ref } from './helpers/seed';
 import {
+  loadEvalTask,
   loadTask,
   runEnv,
   runnerPid,
@@ -13,7 +12,6 @@ import {
   startRun,
   waitFor,
   waitForStatus,
-  writeTask,
 } from './helpers/runs';
 import { collect, wsClient } from './helpers/live';
 
@@ -29,23 +27,6 @@ const STAGE_CONFIGS = {
   CRITIQUE: {},
   EVAL: { max_new_tokens: 32, num_threads: 1 },
 };
-
-async function loadEvalDataset(t: TestServer, name: string, n: number): Promise<Ref> {
-  const data = await gqlOk(
-    t,
-    `mutation($name: String!) { createDataset(input: { name: $name, split: EVAL }) { id } }`,
-    { name },
-  );
-  const files = writeTask(n, 101);
-  const res = await fetch(`${t.url}/v1/datasets/${name}/samples`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${t.keys.write}`, 'content-type': 'application/x-ndjson' },
-    body: fs.readFileSync(files.samples),
-  });
-  assert.equal(res.status, 200);
-  fs.rmSync(path.dirname(files.samples), { recursive: true, force: true });
-  return { id: data.createDataset.id, pk: '' };
-}
 
 async function getCurriculum(t: TestServer, id: string) {
   return (
@@ -81,7 +62,7 @@ describe('a curriculum runs end to end on the built-in task', () => {
       runEnv({ CURRICULUM_TICK_MS: '300', LOCAL_MAX_CONCURRENT_RUNS: '1' }),
     );
     train = await loadTask(t, 'cur-train', 48);
-    evalSet = await loadEvalDataset(t, 'cur-eval', 40);
+    evalSet = await loadEvalTask(t, 'cur-eval', 40);
     // The base student: a short SFT from scratch (weak on purpose: every stage gets samples).
     const sft = await startRun(t, sftInput({ steps: 60, checkpoint_name: 'cur-base' }, 48));
     const done = await waitForStatus(t, sft.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 180_000);

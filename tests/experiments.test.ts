@@ -1,18 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { StagewiseCli } from './helpers/cli';
 import { gqlOk, type Ref } from './helpers/seed';
 import {
+  loadEvalTask,
   loadTask,
   runEnv,
   sftInput,
   startRun,
   waitFor,
   waitForStatus,
-  writeTask,
 } from './helpers/runs';
 
 const EXPERIMENT = `id name status pauseReason seeds computeBudget armNames
@@ -26,23 +24,6 @@ const STAGE_CONFIGS = {
 };
 const BUDGET = 20_000;
 
-async function loadEvalDataset(t: TestServer, name: string, n: number): Promise<Ref> {
-  const data = await gqlOk(
-    t,
-    `mutation($name: String!) { createDataset(input: { name: $name, split: EVAL }) { id } }`,
-    { name },
-  );
-  const files = writeTask(n, 101);
-  const res = await fetch(`${t.url}/v1/datasets/${name}/samples`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${t.keys.write}`, 'content-type': 'application/x-ndjson' },
-    body: fs.readFileSync(files.samples),
-  });
-  assert.equal(res.status, 200);
-  fs.rmSync(path.dirname(files.samples), { recursive: true, force: true });
-  return { id: data.createDataset.id, pk: '' };
-}
-
 describe('an experiment compares arms at equal compute through GraphQL', () => {
   let t: TestServer;
   let train: Awaited<ReturnType<typeof loadTask>>;
@@ -54,7 +35,7 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
       runEnv({ CURRICULUM_TICK_MS: '300', LOCAL_MAX_CONCURRENT_RUNS: '1' }),
     );
     train = await loadTask(t, 'exp-train', 32);
-    evalSet = await loadEvalDataset(t, 'exp-eval', 30);
+    evalSet = await loadEvalTask(t, 'exp-eval', 30);
     const sft = await startRun(t, sftInput({ steps: 40, checkpoint_name: 'exp-base' }, 32));
     const done = await waitForStatus(t, sft.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 180_000);
     assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done));

@@ -89,6 +89,23 @@ export async function loadTask(
   };
 }
 
+/** An EVAL dataset of `n` problems of the built-in task (another seed than loadTask's), no traces. */
+export async function loadEvalTask(
+  t: TestServer,
+  name: string,
+  n: number,
+): Promise<{ id: string; pk: string }> {
+  const data = await gqlOk<{ createDataset: { id: string } }>(
+    t,
+    `mutation($name: String!) { createDataset(input: { name: $name, split: EVAL }) { id } }`,
+    { name },
+  );
+  const files = writeTask(n, 101);
+  await postNdjson(t, `/v1/datasets/${name}/samples`, files.samples);
+  fs.rmSync(path.dirname(files.samples), { recursive: true, force: true });
+  return { id: data.createDataset.id, pk: pkOf(data.createDataset.id) };
+}
+
 /** An SFT input on the explicit teacher traces: small, one torch thread, done in seconds. */
 export function sftInput(config: Record<string, unknown> = {}, limit = 64) {
   return {
