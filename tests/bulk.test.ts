@@ -694,6 +694,27 @@ describe('bulk NDJSON endpoints', () => {
       assert.equal((await post('/datasets/roundtrip/traces', ndjson(traces))).status, 200);
     });
 
+    it('sends an export of several 64 KiB chunks whole: every line once, in order, none split', async () => {
+      const many = range(900).map((i) => ({
+        ...sample(i, 'big'),
+        metadata: { pad: 'x'.repeat(200) },
+      }));
+      await createDataset('chunked');
+      assert.equal((await post('/datasets/chunked/samples', ndjson(many))).status, 200);
+      const res = await get('/datasets/chunked/samples');
+      assert.equal(res.status, 200);
+      assert.ok(Buffer.byteLength(res.text) > 3 * 64 * 1024, 'the export spans several chunks');
+      assert.ok(res.text.endsWith('\n'), 'the last line is sent, newline included');
+      const rows = res.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        rows.map((r) => r.externalId),
+        many.map((m) => m.externalId),
+      );
+    });
+
     it('returns every imported sample, in file order, with the fields it was imported with', async () => {
       const rows = await exported('/datasets/roundtrip/samples');
       assert.equal(rows.length, samples.length);
