@@ -31,7 +31,14 @@ const grewBeyond = (fromMb: number, toMb: number, allowed: { fraction: number; m
   toMb - fromMb > Math.max(allowed.mb, allowed.fraction * fromMb);
 
 export interface SuiteContext {
-  args: { fuzz: number; clients: number; seconds: number; importLines: number; seed: number };
+  args: {
+    fuzz: number;
+    clients: number;
+    seconds: number;
+    thinkMs: number;
+    importLines: number;
+    seed: number;
+  };
   workDir: string;
   /** Admin URL of the suite's own PostgreSQL. */
   adminUrl: string;
@@ -184,7 +191,16 @@ async function redisCheck(ctx: SuiteContext): Promise<CheckRow> {
 
 async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
   const r = await withPlace(ctx, 'load', (place) =>
-    runLoad(place, { clients: ctx.args.clients, seconds: ctx.args.seconds }, ctx.log),
+    runLoad(
+      place,
+      {
+        clients: ctx.args.clients,
+        seconds: ctx.args.seconds,
+        thinkMs: ctx.args.thinkMs,
+        seed: ctx.args.seed,
+      },
+      ctx.log,
+    ),
   );
   const rssFlat = !grewBeyond(r.rssMiddleThirdMb, r.rssLastThirdMb, MEMORY_GROWTH_ALLOWED.rss);
   // No heap samples (the API never answered /metrics) is no evidence of flatness.
@@ -198,7 +214,7 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
   );
   return {
     check: 'load',
-    load: `${ctx.args.clients} clients x ${ctx.args.seconds} s, ${r.requests.toLocaleString('en-US')} requests, ${r.errors} errors`,
+    load: `${ctx.args.clients} clients x ${ctx.args.seconds} s (pauses ~${ctx.args.thinkMs} ms), ${r.requests.toLocaleString('en-US')} requests, ${r.errors} errors`,
     faults: '-',
     badInputs: 0,
     lostOrDuplicated: lost,

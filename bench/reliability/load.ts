@@ -15,6 +15,26 @@ export interface LoadOptions {
   seconds: number;
   /** Samples seeded (each with two traces). */
   samples?: number;
+  /**
+   * A client's mean pause between operations, ms (each pause drawn uniformly from 0.5x to 1.5x,
+   * seeded): people and notebooks read an answer before they ask again. 0: a closed loop that
+   * only measures how deep the queue grows at saturation.
+   */
+  thinkMs?: number;
+  /** Seeds the pauses, so two runs with one seed pause alike. */
+  seed?: number;
+}
+
+/** mulberry32: a small seeded generator, so pauses are reproducible run to run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface LoadOutcome {
@@ -260,6 +280,10 @@ export async function runLoad(
     const keysByClient = [keys.read, keys.write, keys.admin];
     await Promise.all(
       Array.from({ length: queryClients }, async (_, client) => {
+        const random = seeded((opts.seed ?? 1) * 100_003 + client);
+        const thinkMs = opts.thinkMs ?? 0;
+        // Clients start spread over one pause, as users arrive, not all in the same millisecond.
+        if (thinkMs > 0) await sleep(random() * thinkMs);
         for (let k = 0; Date.now() < deadline; k++) {
           const op = OPERATIONS[(client + k) % OPERATIONS.length];
           const t0 = performance.now();
@@ -272,6 +296,7 @@ export async function runLoad(
               errorExamples.push(String((err as Error).message).slice(0, 200));
           }
           requests++;
+          if (thinkMs > 0) await sleep(thinkMs * (0.5 + random()));
         }
       }),
     );

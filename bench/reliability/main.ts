@@ -3,7 +3,7 @@
  * processes on an embedded PostgreSQL this suite starts (and restarts) itself. Prints one table
  * and, last, a machine-readable verdict; exits 1 when a promise breaks.
  *
- *   node dist/bench/reliability/main.js [--fuzz 10000] [--clients 200] [--seconds 60]
+ *   node dist/bench/reliability/main.js [--fuzz 10000] [--clients 200] [--seconds 60] [--think-ms 1000]
  *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,full-disk,secrets]
  */
 import 'reflect-metadata';
@@ -22,19 +22,21 @@ interface Args {
   fuzz: number;
   clients: number;
   seconds: number;
+  thinkMs: number;
   importLines: number;
   seed: number;
   only: CheckName[];
 }
 
 const USAGE =
-  'reliability [--fuzz N] [--clients N] [--seconds N] [--import-lines N] [--seed N] [--only a,b]';
+  'reliability [--fuzz N] [--clients N] [--seconds N] [--think-ms N] [--import-lines N] [--seed N] [--only a,b]';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     fuzz: 10_000,
     clients: 200,
     seconds: 60,
+    thinkMs: 1000,
     importLines: 1_000_000,
     seed: 1,
     only: Object.keys(CHECKS) as CheckName[],
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     '--fuzz': 'fuzz',
     '--clients': 'clients',
     '--seconds': 'seconds',
+    '--think-ms': 'thinkMs',
     '--import-lines': 'importLines',
     '--seed': 'seed',
   };
@@ -57,7 +60,9 @@ function parseArgs(argv: string[]): Args {
     }
     const name = numeric[argv[k]];
     const n = Number(value);
-    if (!name || !Number.isInteger(n) || n <= 0)
+    // Pauses may be 0 (a closed loop); every other figure must be positive.
+    const least = name === 'thinkMs' ? 0 : 1;
+    if (!name || !Number.isInteger(n) || n < least)
       throw new Error(`usage: ${USAGE} (got ${argv[k]})`);
     args[name] = n;
   }
