@@ -71,73 +71,16 @@ STAGE_CONFIGS=${CURRICULUM_STAGE_CONFIGS:-$(
 JSON
 )}
 
-took() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-
 DEMO_DIR=$DIR
 KEY_PREFIX=curriculum
 # shellcheck source=scripts/demo-server.sh
 source scripts/demo-server.sh
 
-# One GraphQL operation; prints its data as JSON. Exit 1 on a GraphQL error, 3 on no answer.
-gql() {
-  node -e '
-    const [query, vars] = process.argv.slice(1);
-    fetch(process.env.STAGEWISE_URL + "/graphql", {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: "Bearer " + process.env.STAGEWISE_API_KEY,
-      },
-      body: JSON.stringify({ query, variables: vars ? JSON.parse(vars) : {} }),
-    })
-      .then((r) => r.json())
-      .then((b) => {
-        if (b.errors) {
-          console.error(b.errors[0].message);
-          process.exit(1);
-        }
-        console.log(JSON.stringify(b.data));
-      })
-      .catch((e) => {
-        console.error(e.message);
-        process.exit(3);
-      });' "$1" "${2:-}"
-}
-# A field of a JSON document on stdin, by a dotted path: json_get a.b.c
-json_get() {
-  node -e '
-    const text = require("fs").readFileSync(0, "utf8").trim();
-    let v = text ? JSON.parse(text) : null;
-    for (const k of process.argv[1].split(".")) v = v == null ? v : v[k];
-    console.log(v == null ? "" : typeof v === "object" ? JSON.stringify(v) : v);' "$1"
-}
-
+# shellcheck source=scripts/builtin-task.sh
+source scripts/builtin-task.sh
 
 # ---------------------------------------------------------------------------------------------
 # 1. The datasets (task load is idempotent; a partly loaded dataset is completed)
-
-samples_in() {
-  local id
-  id=$(gql 'query($name: String!) { dataset(name: $name) { id } }' "{\"name\": \"$1\"}" 2>/dev/null |
-    json_get dataset.id) || id=
-  if [ -z "$id" ]; then
-    echo 0
-    return
-  fi
-  gql 'query($id: ID!) { samples(first: 0, filter: { datasetIds: [$id] }) { totalCount } }' \
-    "{\"id\": \"$id\"}" | json_get samples.totalCount
-}
-
-load_task() { # NAME N SEED SPLIT
-  local have
-  have=$(samples_in "$1")
-  if [ "$have" -ge "$2" ]; then
-    echo "$1: $have problems already loaded"
-  else
-    say "stagewise task load --dataset $1 --n $2 --seed $3 --split $4"
-    sw task load --dataset "$1" --n "$2" --seed "$3" --split "$4"
-  fi
-}
 
 say "Datasets"
 load_task "$TRAIN" "$N" 0 train
@@ -146,29 +89,6 @@ load_task "$BASE_DATA" "$BASE_N" 2 train
 
 # ---------------------------------------------------------------------------------------------
 # 2. The base checkpoint
-
-BASE_SECONDS=
-train_base() {
-  say "Base checkpoint: SFT of a from-scratch tiny model on $BASE_DATA's explicit teacher traces ($BASE_STEPS steps)"
-  local t0=$SECONDS run ckpt
-  run=$(sw runs start --stage SFT --dataset "$BASE_DATA" --config \
-    "{\"steps\": $BASE_STEPS, \"batch_size\": 32, \"lr\": 1e-3, \"log_every\": 25, \"checkpoint_name\": \"curriculum-base-$(date +%Y%m%d-%H%M%S)\"}")
-  sw runs watch "$run"
-  ckpt=$(gql 'query($id: ID!) { run(id: $id) { outputCheckpoint { id } } }' "{\"id\": \"$run\"}" |
-    json_get run.outputCheckpoint.id)
-  if [ -z "$ckpt" ]; then
-    echo "The base SFT run $run succeeded but registered no checkpoint" >&2
-    exit 1
-  fi
-  echo "$ckpt" >"$BASE_FILE"
-  BASE_SECONDS=$((SECONDS - t0))
-  echo "Base checkpoint $ckpt trained in $(took "$BASE_SECONDS") (recorded in $BASE_FILE)"
-}
-
-base_is_stored() {
-  [ -s "$BASE_FILE" ] &&
-    gql 'query($id: ID!) { node(id: $id) { id } }' "{\"id\": \"$(cat "$BASE_FILE")\"}" >/dev/null 2>&1
-}
 
 if [ "$MODE" = base ]; then
   train_base

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { StagewiseCli } from './helpers/cli';
 import { gqlOk, type Ref } from './helpers/seed';
+import { fromGlobalId } from '../src/common/ids';
 import {
   loadEvalTask,
   loadTask,
@@ -126,12 +127,110 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
     assert.equal(armLines.filter((l) => /\sbest$/.test(l)).length, 1, shown);
   });
 
-  it('refuses an arm the engine does not run yet, saying which it runs', async () => {
+  it('runs the method and its three ablations as one curriculum per seed each, every arm within 5% of the budget', async (ctx) => {
+    const policy = await gqlOk(
+      t,
+      `mutation { createRoutingPolicy(input: { name: "exp-method", k: 2, minAttempts: 2, bridgeStrategy: SELECT, replayFraction: 0.25 }) { id } }`,
+    );
+    const budget = 30_000;
+    const created = await gqlOk(
+      t,
+      `mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id status } }`,
+      {
+        input: {
+          name: 'method-arms',
+          trainDatasetIds: [train.id],
+          evalDatasetIds: [evalSet.id],
+          baseCheckpointId: base.id,
+          policyId: policy.createRoutingPolicy.id,
+          rounds: 1,
+          arms: ['STAGEWISE', 'NO_BRIDGE', 'NO_CRITIQUE', 'NO_ROUTING_RL'],
+          seeds: 1,
+          computeBudget: budget,
+          stageConfigs: {
+            ...STAGE_CONFIGS,
+            PROBE: { max_new_tokens: 32, batch_size: 64, num_threads: 1 },
+            SFT: { ...STAGE_CONFIGS.SFT, batch_size: 8, epochs: 1 },
+            RL: { ...STAGE_CONFIGS.RL, prompts_per_step: 4, group_size: 2 },
+          },
+        },
+      },
+    );
+    const id = created.createExperiment.id;
+    let last: any;
+    const e = await waitFor(
+      'experiment to end',
+      async () => {
+        last = (await gqlOk(t, `query($id: ID!) { experiment(id: $id) { ${EXPERIMENT} } }`, { id }))
+          .experiment;
+        return ['SUCCEEDED', 'PAUSED', 'CANCELLED'].includes(last.status) && last;
+      },
+      900_000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
+    });
+    for (const arm of e.arms) ctx.diagnostic(JSON.stringify(arm));
+    assert.equal(e.status, 'SUCCEEDED', JSON.stringify(e));
+    for (const arm of e.arms) {
+      assert.equal(arm.seedsDone, 1, JSON.stringify(arm));
+      assert.equal(arm.computePlanned, budget, 'a method arm plans the whole budget');
+      // Probes, SFT and RL as the runner measured them, sized as the curriculum went.
+      assert.ok(
+        Math.abs(arm.computeUsed / budget - 1) <= 0.05,
+        `${arm.arm} used ${arm.computeUsed} of ${budget}`,
+      );
+    }
+
+    // Each seed is a curriculum the platform tracks, with what it leaves out.
+    const curricula = await t.server.ds.query<
+      { arm: string; ablations: string[]; budget: number; stages: string[] }[]
+    >(
+      `SELECT ec.arm, c.ablations, c.compute_budget AS budget,
+              array_agg(r.stage::text ORDER BY r.id) AS stages
+       FROM experiment_curricula ec JOIN curricula c ON c.id = ec.curriculum_id
+       JOIN runs r ON r.curriculum_id = c.id
+       WHERE ec.experiment_id = $1 GROUP BY ec.arm, c.ablations, c.compute_budget ORDER BY ec.arm`,
+      [Number(fromGlobalId(id).id)],
+    );
+    ctx.diagnostic(JSON.stringify(curricula));
+    const of = (arm: string) => curricula.find((c) => c.arm === arm)!;
+    assert.deepEqual(
+      curricula.map((c) => [c.arm, c.ablations, c.budget]),
+      [
+        ['NO_BRIDGE', ['NO_BRIDGE'], budget],
+        ['NO_CRITIQUE', ['NO_CRITIQUE'], budget],
+        ['NO_ROUTING_RL', ['NO_ROUTING_RL'], budget],
+        ['STAGEWISE', [], budget],
+      ],
+    );
+    for (const c of curricula) {
+      // Probe, SFT, re-probe; RL when something is partly solved (the tiny base solves little).
+      assert.deepEqual(c.stages.slice(0, 3), ['PROBE', 'SFT', 'PROBE'], JSON.stringify(c));
+    }
+    assert.ok(
+      of('NO_ROUTING_RL').stages.includes('RL'),
+      'RL on everything runs whatever the probe',
+    );
+    assert.ok(!of('NO_CRITIQUE').stages.includes('CRITIQUE'), 'no critique step');
+    // NO_ROUTING_RL trains RL on every TRAIN problem, the method on the partly solved ones only.
+    const rlItems = await t.server.ds.query<{ arm: string; items: number }[]>(
+      `SELECT ec.arm, m.item_count AS items FROM experiment_curricula ec
+       JOIN runs r ON r.curriculum_id = ec.curriculum_id AND r.stage = 'RL'
+       JOIN manifests m ON m.id = r.manifest_id WHERE ec.experiment_id = $1`,
+      [Number(fromGlobalId(id).id)],
+    );
+    const items = Object.fromEntries(rlItems.map((r) => [r.arm, r.items]));
+    assert.equal(items.NO_ROUTING_RL, 32, JSON.stringify(items));
+    assert.ok((items.STAGEWISE ?? 0) < 32, JSON.stringify(items));
+  });
+
+  it('refuses a method arm without a routing policy, saying why', async () => {
     const res = await t.gql(
       `mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id } }`,
       {
         input: {
-          name: 'unsupported',
+          name: 'no-policy',
           trainDatasetIds: [train.id],
           evalDatasetIds: [evalSet.id],
           baseCheckpointId: base.id,
@@ -140,6 +239,10 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
         },
       },
     );
-    assert.match(JSON.stringify(res.errors), /STAGEWISE not run by the engine yet/);
+    assert.match(
+      JSON.stringify(res.errors),
+      /policyId: the arms STAGEWISE run the method's curriculum/,
+    );
+    assert.equal(res.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
   });
 });

@@ -195,6 +195,10 @@ def test_probe_posts_k_graded_rollouts_per_problem_on_cpu(tmp_path):
     assert [e["payload"]["step"] for e in client.events if e["type"] == "PROGRESS"] == [4, 6]
     m = _metrics(client)[0]
     assert m["probe/rollouts"] == 18 and m["probe/never_frac"] + m["probe/partly_frac"] + m["probe/always_frac"] == 1
+    # The compute it used counts in an experiment's budget: every generated token, prompts at 1/3.
+    generated = sum(r["tokenCount"] for r in client.rollouts)
+    assert m["probe/mean_completion_tokens"] == generated / 18
+    assert m["compute/tokens"] > generated
 
 
 def test_eval_reports_greedy_accuracy_and_writes_results_on_cpu(tmp_path):

@@ -7,6 +7,7 @@ import { CurriculumRound } from '../modules/curricula/curriculum-round.entity';
 import { Dataset } from '../modules/datasets/dataset.entity';
 import { Experiment } from '../modules/experiments/experiment.entity';
 import { ExperimentRun } from '../modules/experiments/experiment-run.entity';
+import { ExperimentCurriculum } from '../modules/experiments/experiment-curriculum.entity';
 import { ManifestExclusion } from '../modules/manifests/manifest-exclusion.entity';
 import { ManifestItem } from '../modules/manifests/manifest-item.entity';
 import { Manifest } from '../modules/manifests/manifest.entity';
@@ -32,6 +33,7 @@ export const ENTITIES = [
   Dataset,
   Experiment,
   ExperimentRun,
+  ExperimentCurriculum,
   Manifest,
   ManifestExclusion,
   ManifestItem,

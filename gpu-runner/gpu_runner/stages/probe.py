@@ -19,6 +19,7 @@ def run(ctx: StageContext) -> StageResult:
     model.module.eval()
     eta = Eta(len(items))
     pending, n_correct, n_total = [], 0, 0
+    generated, prompt_tokens = 0, 0  # tokens through the model, for the compute budget
     solved = {"never": 0, "partly": 0, "always": 0}
     t0 = time.monotonic()
     for start in range(0, len(items), cfg.batch_size):
@@ -28,6 +29,8 @@ def run(ctx: StageContext) -> StageResult:
         batch = items[start: start + cfg.batch_size]
         prompts = [encode_prompt(model, it["problem"]) for it in batch for _ in range(cfg.k)]  # (n * k)
         completions = model.generate(prompts, cfg.max_new_tokens, cfg.temperature)
+        generated += sum(len(c) for c in completions)
+        prompt_tokens += sum(len(p) for p in prompts)
         for i, it in enumerate(batch):
             hits = 0
             for j in range(cfg.k):
@@ -53,6 +56,9 @@ def run(ctx: StageContext) -> StageResult:
         "probe/always_frac": solved["always"] / n,
         "probe/problems": n,
         "probe/rollouts": n_total,
+        "probe/mean_completion_tokens": generated / n_total,
+        # As RL counts it: generated tokens at 1, the prompts' forward-only pass at 1/3.
+        "compute/tokens": generated + prompt_tokens / 3,
         "time/probe": time.monotonic() - t0,
     }
     rep.metric(n, metrics)

@@ -6,7 +6,13 @@ import { ManifestPurpose } from '../manifests/manifest.entity';
 import { BridgeStrategy, RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
 import { isTerminal } from '../runs/run.types';
-import { Curriculum, CurriculumPhase, CurriculumStatus } from './curriculum.entity';
+import {
+  Curriculum,
+  CurriculumAblation,
+  CurriculumPhase,
+  CurriculumStatus,
+} from './curriculum.entity';
+import { type DataLengths, probeTokens, stepsFor, tokensPerStep } from '../runs/run-compute.types';
 import { CurriculumRound } from './curriculum-round.entity';
 import {
   CRITIQUE_SET_SQL,
@@ -114,6 +120,7 @@ export class CurriculumEngine {
         return this.startRl(m, c, runs);
       case CurriculumPhase.RL:
         await this.patchRound(m, c.id, round, { endCheckpointId: run!.outputCheckpointId });
+        if (c.ablations.includes(CurriculumAblation.NO_CRITIQUE)) return this.endRound(m, c, runs);
         return this.startCritique(m, c, run!, runs);
       case CurriculumPhase.CRITIQUE:
         if (run) await this.patchStats(m, c.id, round, { critiques: await critiqueStats(m, run) });
@@ -178,7 +185,9 @@ export class CurriculumEngine {
     const round = c.currentRound;
     const policy = await this.policy(m, c);
     const r = await this.round(m, c.id, round);
-    if (policy.bridgeStrategy === BridgeStrategy.REWRITE) {
+    if (c.ablations.includes(CurriculumAblation.NO_BRIDGE)) {
+      await this.patchStats(m, c.id, round, { bridge: { strategy: 'NONE (ablation NO_BRIDGE)' } });
+    } else if (policy.bridgeStrategy === BridgeStrategy.REWRITE) {
       await this.startRun(m, c, runs, {
         stage: RunStage.BRIDGE,
         checkpointId: null,
@@ -210,21 +219,26 @@ export class CurriculumEngine {
       where: { curriculumId: c.id, round, stage: RunStage.BRIDGE, status: RunStatus.SUCCEEDED },
       order: { id: 'DESC' },
     });
-    const started = await this.startRun(m, c, runs, {
-      stage: RunStage.SFT,
-      checkpointId: r.startCheckpointId,
-      config: {},
-      items: [
-        SFT_SET_SQL,
-        [
-          c.id,
-          round,
-          this.deps.bridge.externalId(c.id, round),
-          bridgeRun?.id ?? null,
-          policy.bridgeStrategy === BridgeStrategy.NONE,
-        ],
+    const items: [string, unknown[]] = [
+      SFT_SET_SQL,
+      [
+        c.id,
+        round,
+        this.deps.bridge.externalId(c.id, round),
+        bridgeRun?.id ?? null,
+        policy.bridgeStrategy === BridgeStrategy.NONE ||
+          c.ablations.includes(CurriculumAblation.NO_BRIDGE),
       ],
-    });
+    ];
+    const config = await this.sftBudget(m, c, policy, items);
+    const started =
+      config !== null &&
+      (await this.startRun(m, c, runs, {
+        stage: RunStage.SFT,
+        checkpointId: r.startCheckpointId,
+        config,
+        items,
+      }));
     if (!started) {
       // Nothing to learn by SFT this round: RL starts from the round's checkpoint.
       await this.patchRound(m, c.id, round, { sftCheckpointId: r.startCheckpointId });
@@ -251,12 +265,18 @@ export class CurriculumEngine {
     c.phase = CurriculumPhase.RL;
     const r = await this.round(m, c.id, c.currentRound);
     const policy = await this.policy(m, c);
-    const started = await this.startRun(m, c, runs, {
-      stage: RunStage.RL,
-      checkpointId: r.sftCheckpointId!,
-      config: {},
-      items: this.deps.routing.partlySolvedItems(c.id, c.currentRound, r.sftCheckpointId!, policy),
-    });
+    const items: [string, unknown[]] = c.ablations.includes(CurriculumAblation.NO_ROUTING_RL)
+      ? [DATASET_PROMPTS_SQL, [c.id, c.currentRound, 'TRAIN']]
+      : this.deps.routing.partlySolvedItems(c.id, c.currentRound, r.sftCheckpointId!, policy);
+    const config = await this.rlBudget(m, c, items);
+    const started =
+      config !== null &&
+      (await this.startRun(m, c, runs, {
+        stage: RunStage.RL,
+        checkpointId: r.sftCheckpointId!,
+        config,
+        items,
+      }));
     if (!started) {
       await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
       await this.endRound(m, c, runs);
@@ -362,9 +382,13 @@ export class CurriculumEngine {
       { allowEmpty: true },
     );
     if (manifest.itemCount === 0) return false;
+    const config = { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config };
+    if (c.computeBudget !== null && (spec.stage === RunStage.SFT || spec.stage === RunStage.RL)) {
+      delete config.epochs;
+    }
     const run = await this.deps.runs.createIn(m, {
       stage: spec.stage,
-      config: { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config },
+      config,
       inputCheckpointId: spec.checkpointId,
       manifestId: manifest.id,
       launcher: c.launcher,
@@ -373,6 +397,78 @@ export class CurriculumEngine {
     });
     runs.push(run);
     return true;
+  }
+
+  /**
+   * SFT's config under a compute budget: round r may have used budget x r / rounds by its end;
+   * of what is left after the re-probe to come (estimated at the last probe's mean completion
+   * length), SFT gets SFT_SHARE_OF_ROUND and RL the rest (SFT all of it when the routing sent
+   * nothing to RL). {} without a budget; null when not one step fits (the SFT is skipped).
+   */
+  private async sftBudget(
+    m: EntityManager,
+    c: Curriculum,
+    policy: RoutingPolicy,
+    items: [string, unknown[]],
+  ): Promise<Record<string, unknown> | null> {
+    if (c.computeBudget === null) return {};
+    const lengths = await this.lengths(m, c, items);
+    const [{ sft, rl }] = await m.query<{ sft: number; rl: number }[]>(
+      `SELECT count(*) FILTER (WHERE stage = 'SFT')::int AS sft,
+              count(*) FILTER (WHERE stage = 'RL')::int AS rl
+       FROM stage_assignments WHERE curriculum_id = $1 AND round = $2`,
+      [c.id, c.currentRound],
+    );
+    const reprobe = probeTokens(sft + rl, policy.k, lengths);
+    const left = this.roundEnd(c) - (await usedTokens(m, c.id)) - reprobe;
+    // With nothing routed to RL, RL will most likely have nothing to train on: SFT takes it all.
+    const share =
+      rl === 0 && !c.ablations.includes(CurriculumAblation.NO_ROUTING_RL) ? 1 : SFT_SHARE_OF_ROUND;
+    return this.sized(c, RunStage.SFT, share * left, lengths);
+  }
+
+  /** RL's config under a compute budget: what is left of the round's part (the last: of all). */
+  private async rlBudget(
+    m: EntityManager,
+    c: Curriculum,
+    items: [string, unknown[]],
+  ): Promise<Record<string, unknown> | null> {
+    if (c.computeBudget === null) return {};
+    const lengths = await this.lengths(m, c, items);
+    const left = this.roundEnd(c) - (await usedTokens(m, c.id));
+    return this.sized(c, RunStage.RL, left, lengths);
+  }
+
+  private roundEnd(c: Curriculum): number {
+    return (c.computeBudget! * c.currentRound) / c.rounds;
+  }
+
+  /** The selection's lengths, with the student's mean completion from its latest probe. */
+  private async lengths(
+    m: EntityManager,
+    c: Curriculum,
+    items: [string, unknown[]],
+  ): Promise<DataLengths> {
+    const lengths = await this.deps.manifests.selectionLengths(m, items[0], items[1]);
+    const [probe] = await m.query<{ completion: number | null }[]>(
+      `SELECT (metrics->>'probe/mean_completion_tokens')::float AS completion FROM runs
+       WHERE curriculum_id = $1 AND stage = 'PROBE' AND status = 'SUCCEEDED'
+       ORDER BY id DESC LIMIT 1`,
+      [c.id],
+    );
+    return probe?.completion ? { ...lengths, completion: probe.completion } : lengths;
+  }
+
+  private sized(
+    c: Curriculum,
+    stage: RunStage.SFT | RunStage.RL,
+    tokens: number,
+    lengths: DataLengths,
+  ): Record<string, unknown> | null {
+    // The budget sets the steps: an epochs cap in the stage's config would cut them short.
+    const { epochs: _epochs, ...config } = c.stageConfigs[stage] ?? {};
+    const steps = stepsFor(tokens, tokensPerStep(stage, config, lengths));
+    return steps > 0 ? { steps } : null;
   }
 
   private policy(m: EntityManager, c: Curriculum): Promise<RoutingPolicy> {
@@ -405,6 +501,19 @@ export class CurriculumEngine {
       [curriculumId, round, JSON.stringify(stats)],
     );
   }
+}
+
+/** A round's SFT part of what its probes leave of its budget; RL gets the rest. */
+const SFT_SHARE_OF_ROUND = 0.5;
+
+/** Tokens the curriculum's succeeded student runs used (probes, SFT, RL: compute/tokens). */
+async function usedTokens(m: EntityManager, curriculumId: number): Promise<number> {
+  const [row] = await m.query<{ used: number }[]>(
+    `SELECT coalesce(sum((metrics->>'compute/tokens')::float), 0)::float AS used FROM runs
+     WHERE curriculum_id = $1 AND stage IN ('PROBE', 'SFT', 'RL') AND status = 'SUCCEEDED'`,
+    [curriculumId],
+  );
+  return row.used;
 }
 
 /** The samples an RL run harvested (its last `harvested_prompts` artifact), as row ids. */

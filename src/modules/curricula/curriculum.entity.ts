@@ -8,7 +8,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { RoutingPolicy } from '../routing/routing-policy.entity';
@@ -39,6 +39,18 @@ registerEnumType(CurriculumPhase, {
   name: 'CurriculumPhase',
   description:
     'Where a round stands: probe, route, bridge, SFT, re-probe, RL, critique; then EVAL.',
+});
+
+/** A part of the method a curriculum leaves out (the experiments' ablation arms). */
+export enum CurriculumAblation {
+  NO_BRIDGE = 'NO_BRIDGE',
+  NO_CRITIQUE = 'NO_CRITIQUE',
+  NO_ROUTING_RL = 'NO_ROUTING_RL',
+}
+registerEnumType(CurriculumAblation, {
+  name: 'CurriculumAblation',
+  description:
+    'NO_BRIDGE: SFT on the raw teacher traces, no bridge step; NO_CRITIQUE: no critique step (and no critique data in the next SFT); NO_ROUTING_RL: RL on every TRAIN problem instead of the partly-solved band.',
 });
 
 /** The multi-round loop: probe, route, bridge, SFT, probe, RL, critique, next round, evaluate. */
@@ -106,6 +118,18 @@ export class Curriculum extends BaseRow {
   })
   @Column({ type: 'jsonb', default: () => "'{}'" })
   stageConfigs!: Record<string, Record<string, unknown>>;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Tokens through the model the whole curriculum may use (probes, SFT, RL; forward-only at 1/3): when set, each round gets an equal part, its SFT half of what its probes leave and its RL the rest, steps sized to fit. Null: the stage configs decide.',
+  })
+  @Column({ type: 'double precision', nullable: true })
+  computeBudget!: number | null;
+
+  @Field(() => [CurriculumAblation])
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  ablations!: CurriculumAblation[];
 
   @Field({ description: 'Advance on its own as each step ends (else advanceCurriculum).' })
   @Column({ type: 'boolean', default: true })

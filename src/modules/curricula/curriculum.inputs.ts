@@ -1,7 +1,8 @@
-import { Field, ID, InputType, Int } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { ArrayMaxSize, ArrayMinSize, IsOptional, Matches, Max, Min } from 'class-validator';
 import { LauncherKind } from '../runs/run.inputs';
+import { CurriculumAblation } from './curriculum.entity';
 
 @InputType({ description: 'A multi-round curriculum: what it trains on, from where, how.' })
 export class CreateCurriculumInput {
@@ -45,6 +46,24 @@ export class CreateCurriculumInput {
   })
   @IsOptional()
   stageConfigs?: Record<string, Record<string, unknown>> | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Tokens through the model the whole curriculum may use; SFT and RL steps are sized to it (their configured steps and epochs give way).',
+  })
+  @IsOptional()
+  @Min(1)
+  @Max(1e13)
+  computeBudget?: number | null;
+
+  @Field(() => [CurriculumAblation], {
+    nullable: true,
+    description: 'Parts of the method to leave out.',
+  })
+  @IsOptional()
+  @ArrayMaxSize(3)
+  ablations?: CurriculumAblation[] | null;
 
   @Field({ defaultValue: true, description: 'Advance on its own as each step ends.' })
   autoAdvance: boolean = true;

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { RequestContext, TransactionContext } from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
@@ -10,11 +11,26 @@ import { RoutingPolicy } from '../routing/routing-policy.entity';
 import { Run, RunStage } from '../runs/run.entity';
 import { isTerminal } from '../runs/run.types';
 import { validateStageConfig } from '../runs/run.types';
-import { Curriculum, CurriculumStatus } from './curriculum.entity';
+import { Curriculum, type CurriculumAblation, CurriculumStatus } from './curriculum.entity';
 import { CurriculumDataset } from './curriculum-dataset.entity';
 import type { CreateCurriculumInput } from './curriculum.inputs';
 import type { AfterCommit } from '../runs/run.service';
 import { CurriculumEngine, type CurriculumCollaborators } from './curriculum.engine';
+
+/** A new curriculum's fields, its inputs resolved to row ids. */
+export interface CurriculumSpec {
+  name: string;
+  baseCheckpointId: number;
+  policyId: number;
+  rounds: number;
+  launcher: string;
+  stageConfigs: Record<string, Record<string, unknown>>;
+  autoAdvance: boolean;
+  computeBudget: number | null;
+  ablations: CurriculumAblation[];
+  trainDatasetIds: number[];
+  evalDatasetIds: number[];
+}
 
 /** Curricula: created here, advanced by the engine (on its own, or by advanceCurriculum). */
 export class CurriculumService {
@@ -49,31 +65,51 @@ export class CurriculumService {
       }
       validateStageConfig(stage as RunStage, config);
     }
+    if (new Set(input.ablations ?? []).size !== (input.ablations ?? []).length) {
+      throw badInput('ablations: each ablation once');
+    }
     const taken = () => conflict(`A curriculum named "${input.name}" already exists`);
     const insert = () =>
       ctx.ds.transaction(async (m) => {
         if (await m.getRepository(Curriculum).existsBy({ name: input.name })) throw taken();
-        const c = await m.getRepository(Curriculum).save(
-          m.getRepository(Curriculum).create({
-            name: input.name,
-            baseCheckpointId: base.id,
-            policyId: policy.id,
-            rounds: input.rounds,
-            launcher: input.launcher,
-            stageConfigs,
-            autoAdvance: input.autoAdvance,
-          }),
-        );
-        await m
-          .getRepository(CurriculumDataset)
-          .save([
-            ...train.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'TRAIN' as const })),
-            ...evals.map((d) => ({ curriculumId: c.id, datasetId: d.id, role: 'EVAL' as const })),
-          ]);
-        return c;
+        return this.createIn(m, {
+          name: input.name,
+          baseCheckpointId: base.id,
+          policyId: policy.id,
+          rounds: input.rounds,
+          launcher: input.launcher,
+          stageConfigs,
+          autoAdvance: input.autoAdvance,
+          computeBudget: input.computeBudget ?? null,
+          ablations: input.ablations ?? [],
+          trainDatasetIds: train.map((d) => d.id),
+          evalDatasetIds: evals.map((d) => d.id),
+        });
       });
     // Another request may take the name between the check and the insert.
     return conflictOnDuplicate('curricula', insert, taken);
+  }
+
+  /**
+   * Inserts a curriculum and its dataset links in the caller's transaction (the experiments'
+   * method arms make theirs here); the inputs are already checked. It starts on the next tick.
+   */
+  async createIn(m: EntityManager, spec: CurriculumSpec): Promise<Curriculum> {
+    const { trainDatasetIds, evalDatasetIds, ...fields } = spec;
+    const c = await m.getRepository(Curriculum).save(m.getRepository(Curriculum).create(fields));
+    await m.getRepository(CurriculumDataset).save([
+      ...trainDatasetIds.map((datasetId) => ({
+        curriculumId: c.id,
+        datasetId,
+        role: 'TRAIN' as const,
+      })),
+      ...evalDatasetIds.map((datasetId) => ({
+        curriculumId: c.id,
+        datasetId,
+        role: 'EVAL' as const,
+      })),
+    ]);
+    return c;
   }
 
   /** Moves the curriculum on as far as it can go now (the next run, or set-based steps). */

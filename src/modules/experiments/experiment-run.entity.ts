@@ -22,6 +22,10 @@ export class ExperimentRun {
   @Column({ type: 'integer', unique: true })
   runId!: number;
 
+  /** Tokens the run's steps were sized to (null for EVAL, which the budget does not count). */
+  @Column({ type: 'double precision', nullable: true })
+  plannedTokens!: number | null;
+
   @ManyToOne(() => Experiment, { nullable: false, onDelete: 'CASCADE' })
   @JoinColumn({ name: 'experiment_id' })
   experiment?: Relation<Experiment>;

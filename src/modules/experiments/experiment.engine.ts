@@ -6,33 +6,31 @@ import { Run, RunStage, RunStatus } from '../runs/run.entity';
 import { isTerminal } from '../runs/run.types';
 import type { ManifestService } from '../manifests/manifest.service';
 import type { RunService } from '../runs/run.service';
-import { Experiment, ExperimentStatus } from './experiment.entity';
+import { Experiment, type ExperimentArm, ExperimentStatus } from './experiment.entity';
 import { ExperimentRun } from './experiment-run.entity';
-import {
-  BRIDGED_OR_TEACHER_SQL,
-  LENGTHS_SQL,
-  PROMPTS_SQL,
-  TEACHER_SQL,
-} from './experiment.manifests';
-import {
-  ARM_PLANS,
-  type DataLengths,
-  type PlanStep,
-  stepsForBudget,
-  tokensPerStep,
-} from './experiment.plans';
+import { BRIDGED_OR_TEACHER_SQL, PROMPTS_SQL, TEACHER_SQL } from './experiment.manifests';
+import { ARM_PLANS, CURRICULUM_ARMS, type PlanStep, stepsForBudget } from './experiment.plans';
+import { ExperimentCurriculum } from './experiment-curriculum.entity';
+import { Curriculum, CurriculumStatus } from '../curricula/curriculum.entity';
+import { CurriculumRound } from '../curricula/curriculum-round.entity';
+import { tokensPerStep } from '../runs/run-compute.types';
+import type { CurriculumService } from '../curricula/curriculum.service';
 
 /** What the experiment engine works with, from the composition root (src/app/services.ts). */
 export interface ExperimentCollaborators {
   runs: RunService;
   manifests: ManifestService;
+  curricula: CurriculumService;
 }
 
 /**
  * Moves an experiment on: every seed of every arm walks its plan (experiment.plans.ts), one run
  * at a time, each step from the checkpoint the previous one produced (the first from the base).
  * Training runs get the steps that fit their share of the compute budget and the seed as their
- * `seed`. A failed run pauses the experiment; when every seed's EVAL has succeeded it is done.
+ * `seed`. A method arm's seed first runs a curriculum at the whole budget (its own rows, moved
+ * on by the curriculum ticker); its plan's EVAL starts from the curriculum's final checkpoint.
+ * A failed run or a paused curriculum pauses the experiment; when every seed's EVAL has
+ * succeeded it is done.
  */
 export class ExperimentEngine {
   constructor(
@@ -51,10 +49,21 @@ export class ExperimentEngine {
       if (e.status !== ExperimentStatus.ACTIVE) return null;
       const runs: Run[] = [];
       let finished = 0;
-      let lengths: DataLengths | undefined;
       for (const arm of e.armNames) {
-        const plan = ARM_PLANS[arm]!;
+        const plan = ARM_PLANS[arm];
         for (let seed = 0; seed < e.seeds; seed++) {
+          let start = e.baseCheckpointId;
+          if (CURRICULUM_ARMS[arm]) {
+            const c = await this.curriculumOf(m, e, arm, seed);
+            if (c.status === CurriculumStatus.ACTIVE) continue;
+            if (c.status !== CurriculumStatus.SUCCEEDED) {
+              e.status = ExperimentStatus.PAUSED;
+              e.pauseReason = `${arm} seed ${seed}: curriculum ${c.name} ${c.status.toLowerCase()}${c.pauseReason ? `: ${c.pauseReason}` : ''}`;
+              await m.save(e);
+              return { e, runs };
+            }
+            start = await finalCheckpoint(m, c);
+          }
           const last = await m.getRepository(ExperimentRun).findOne({
             where: { experimentId: e.id, arm, seed },
             order: { step: 'DESC' },
@@ -72,9 +81,8 @@ export class ExperimentEngine {
             finished++;
             continue;
           }
-          lengths ??= await dataLengths(m, e.trainDatasetIds);
-          const from = run?.outputCheckpointId ?? e.baseCheckpointId;
-          runs.push(await this.startStep(m, e, arm, seed, next, plan[next], from, lengths));
+          const from = run?.outputCheckpointId ?? start;
+          runs.push(await this.startStep(m, e, arm, seed, next, plan[next], from));
         }
       }
       if (finished === e.armNames.length * e.seeds) {
@@ -97,20 +105,7 @@ export class ExperimentEngine {
     step: number,
     spec: PlanStep,
     checkpointId: number,
-    lengths: DataLengths,
   ): Promise<Run> {
-    const base = { ...(e.stageConfigs[spec.stage] ?? {}), seed };
-    const config =
-      spec.stage === RunStage.EVAL
-        ? base
-        : {
-            ...base,
-            steps: stepsForBudget(
-              e.computeBudget,
-              spec.share,
-              tokensPerStep(spec.stage, base, lengths),
-            ),
-          };
     const sql =
       spec.stage === RunStage.SFT
         ? spec.traces === 'TEACHER'
@@ -118,6 +113,20 @@ export class ExperimentEngine {
           : BRIDGED_OR_TEACHER_SQL
         : PROMPTS_SQL;
     const datasets = spec.stage === RunStage.EVAL ? e.evalDatasetIds : e.trainDatasetIds;
+    let config: Record<string, unknown> = { ...(e.stageConfigs[spec.stage] ?? {}), seed };
+    let plannedTokens: number | null = null;
+    if (spec.stage !== RunStage.EVAL) {
+      // Steps are the budget's: an epochs cap would cut them short of it.
+      const { epochs: _epochs, ...rest } = config;
+      const perStep = tokensPerStep(
+        spec.stage,
+        rest,
+        await this.deps.manifests.selectionLengths(m, sql, [datasets]),
+      );
+      const steps = stepsForBudget(e.computeBudget, spec.share, perStep);
+      config = { ...rest, steps };
+      plannedTokens = steps * perStep;
+    }
     const manifest = await this.deps.manifests.freezeFromSql(m, ManifestPurpose[spec.stage], sql, [
       datasets,
     ]);
@@ -130,12 +139,51 @@ export class ExperimentEngine {
     });
     await m
       .getRepository(ExperimentRun)
-      .save({ experimentId: e.id, arm, seed, step, runId: run.id });
+      .save({ experimentId: e.id, arm, seed, step, runId: run.id, plannedTokens });
     return run;
+  }
+
+  /** The curriculum a method arm's seed runs, made (at the whole budget) the first time. */
+  private async curriculumOf(
+    m: EntityManager,
+    e: Experiment,
+    arm: ExperimentArm,
+    seed: number,
+  ): Promise<Curriculum> {
+    const link = await m
+      .getRepository(ExperimentCurriculum)
+      .findOneBy({ experimentId: e.id, arm, seed });
+    if (link) return m.getRepository(Curriculum).findOneByOrFail({ id: link.curriculumId });
+    // The student's stages take the seed; the teacher's (BRIDGE, CRITIQUE) have none.
+    const seeded = { ...e.stageConfigs };
+    for (const stage of [RunStage.PROBE, RunStage.SFT, RunStage.RL]) {
+      seeded[stage] = { ...(e.stageConfigs[stage] ?? {}), seed };
+    }
+    const c = await this.deps.curricula.createIn(m, {
+      name: `experiment-${e.id}-${arm.toLowerCase()}-seed-${seed}`,
+      baseCheckpointId: e.baseCheckpointId,
+      policyId: e.policyId!,
+      rounds: e.rounds,
+      launcher: e.launcher,
+      stageConfigs: seeded,
+      autoAdvance: true,
+      computeBudget: e.computeBudget,
+      ablations: CURRICULUM_ARMS[arm]!,
+      trainDatasetIds: e.trainDatasetIds,
+      evalDatasetIds: [],
+    });
+    await m
+      .getRepository(ExperimentCurriculum)
+      .save({ experimentId: e.id, arm, seed, curriculumId: c.id });
+    return c;
   }
 }
 
-async function dataLengths(m: EntityManager, datasetIds: number[]): Promise<DataLengths> {
-  const [row] = await m.query<DataLengths[]>(LENGTHS_SQL, [datasetIds]);
-  return row;
+/** The checkpoint a finished curriculum ended on: its last round's (the base if none trained). */
+async function finalCheckpoint(m: EntityManager, c: Curriculum): Promise<number> {
+  const last = await m.getRepository(CurriculumRound).findOne({
+    where: { curriculumId: c.id },
+    order: { round: 'DESC' },
+  });
+  return last?.endCheckpointId ?? c.baseCheckpointId;
 }

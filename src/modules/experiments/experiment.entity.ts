@@ -5,6 +5,7 @@ import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
+import { RoutingPolicy } from '../routing/routing-policy.entity';
 
 /** The recipes an experiment compares; each is a sequence of runs the engine knows. */
 export enum ExperimentArm {
@@ -20,7 +21,7 @@ export enum ExperimentArm {
 registerEnumType(ExperimentArm, {
   name: 'ExperimentArm',
   description:
-    'SFT_ALL: SFT on every training problem (bridged trace where one exists, else the teacher trace); DISTILL_RAW: SFT on the raw teacher traces; RL_ONLY: GRPO on every problem from the base; SFT_THEN_RL: both in turn. STAGEWISE and its ablations are not run by the engine yet.',
+    'STAGEWISE: the method, a curriculum per seed (probe, route, bridge, SFT, re-probe, RL on the partly solved, critique; rounds) at the whole budget; NO_BRIDGE, NO_CRITIQUE, NO_ROUTING_RL: the same less one part; SFT_ALL: SFT on every training problem (bridged trace where one exists, else the most explicit teacher trace); DISTILL_RAW: SFT on the tersest (raw) teacher traces; RL_ONLY: GRPO on every problem from the base; SFT_THEN_RL: both in turn.',
 });
 
 export enum ExperimentStatus {
@@ -73,7 +74,7 @@ export class ArmResult {
 
   @Field(() => Float, {
     description:
-      'Tokens its training steps were sized to, mean over seeds: the budget less at most one step.',
+      'Tokens its training steps were sized to, mean over seeds: the budget less at most one step; for a method arm (a curriculum sized as it goes), the budget.',
   })
   computePlanned!: number;
 
@@ -83,6 +84,13 @@ export class ArmResult {
       'Exact McNemar p-value of the best arm against this one over the same eval problems, seed paired with seed; null for the best arm itself.',
   })
   pValueVsBest!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Exact McNemar p-value of STAGEWISE against this arm, as pValueVsBest; null for STAGEWISE itself and when it is not among the arms.',
+  })
+  pValueVsStagewise!: number | null;
 }
 
 /** Several training recipes from one base checkpoint, on the same problems, at equal compute. */
@@ -117,6 +125,18 @@ export class Experiment extends BaseRow {
   @Field(() => Int)
   @Column({ type: 'integer' })
   seeds!: number;
+
+  @ManyToOne(() => RoutingPolicy, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'policy_id' })
+  policy?: Relation<RoutingPolicy>;
+
+  /** The routing policy of the method arms' curricula (null when the experiment has none). */
+  @Column({ type: 'integer', nullable: true })
+  policyId!: number | null;
+
+  @Field(() => Int, { description: "Rounds of the method arms' curricula." })
+  @Column({ type: 'integer', default: 2 })
+  rounds!: number;
 
   @Field(() => Float, { description: 'Tokens through the model each arm may use, per seed.' })
   @Column({ type: 'double precision' })

@@ -35,6 +35,19 @@ export class CreateExperimentInput {
   @Max(20)
   seeds: number = 3;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Routing policy of the method arms (STAGEWISE, NO_*): needed when one is among the arms.',
+  })
+  @IsOptional()
+  policyId?: string | null;
+
+  @Field(() => Int, { defaultValue: 2, description: "Rounds of the method arms' curricula." })
+  @Min(1)
+  @Max(20)
+  rounds: number = 2;
+
   @Field(() => Float, {
     description:
       'Tokens through the model each arm may use per seed: forward+backward in training, generated tokens in rollouts, forward-only at 1/3.',
@@ -49,7 +62,7 @@ export class CreateExperimentInput {
   @Field(() => GraphQLJSONObject, {
     nullable: true,
     description:
-      'Config per stage (SFT, RL, EVAL) for its runs; steps are set by the budget, seed by the seed.',
+      'Config per stage (PROBE, SFT, RL, EVAL, and BRIDGE, CRITIQUE for the method arms) for its runs; steps are set by the budget, seed by the seed.',
   })
   @IsOptional()
   stageConfigs?: Record<string, Record<string, unknown>> | null;

@@ -2,8 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { fromGlobalId } from '../../common/ids';
 import { RunStage } from '../runs/run.entity';
 import { type ArmResult, type Experiment, ExperimentArm } from './experiment.entity';
-import { LENGTHS_SQL } from './experiment.manifests';
-import { type DataLengths, tokensPerStep } from './experiment.plans';
+import { CURRICULUM_ARMS } from './experiment.plans';
 import { discordantPairs, mcnemarExact, tInterval95 } from './experiment.stats';
 
 interface StepRow {
@@ -14,26 +13,32 @@ interface StepRow {
   config: Record<string, unknown>;
   metrics: Record<string, unknown>;
   outcomes: { correct?: string[]; wrong?: string[] } | null;
+  planned: number | null;
 }
 
 /**
  * Each arm's figures from its runs: accuracy per seed (its EVAL run), mean and 95% t-interval,
  * accuracy per difficulty level (samples' metadata.level), compute used, and the exact McNemar
- * p-value of the best arm (highest mean) against it over the same eval problems.
+ * p-values over the same eval problems of the best arm (highest mean) and of STAGEWISE against it.
  *
  * Compute used is the runner's `compute/tokens` metric where a run reports it, else the tokens
- * its steps were sized to (experiment.plans.ts); the planned figure is reported beside it.
+ * its steps were sized to; the planned figure is reported beside it. A method arm's seed counts
+ * its curriculum's succeeded PROBE, SFT and RL runs, planned at the whole budget.
  */
 export async function armResults(m: EntityManager, e: Experiment): Promise<ArmResult[]> {
   const rows = await m.query<StepRow[]>(
-    `SELECT er.arm, er.seed, r.stage, r.status, r.config, r.metrics,
+    `SELECT er.arm, er.seed, r.stage, r.status, r.config, r.metrics, er.planned_tokens AS planned,
             (SELECT ev.payload FROM run_events ev WHERE ev.run_id = r.id AND ev.type = 'ARTIFACT'
                AND ev.payload->>'kind' = 'eval_outcomes' ORDER BY ev.seq DESC LIMIT 1) AS outcomes
      FROM experiment_runs er JOIN runs r ON r.id = er.run_id
-     WHERE er.experiment_id = $1 ORDER BY er.arm, er.seed, er.step`,
+     WHERE er.experiment_id = $1
+     UNION ALL
+     SELECT ec.arm, ec.seed, r.stage, r.status, r.config, r.metrics, NULL, NULL
+     FROM experiment_curricula ec JOIN runs r ON r.curriculum_id = ec.curriculum_id
+     WHERE ec.experiment_id = $1 AND r.stage IN ('PROBE', 'SFT', 'RL') AND r.status = 'SUCCEEDED'
+     ORDER BY 1, 2`,
     [e.id],
   );
-  const [lengths] = await m.query<DataLengths[]>(LENGTHS_SQL, [e.trainDatasetIds]);
   const levels = await levelsOf(m, rows);
   const results = e.armNames.map((arm) => {
     const mine = rows.filter((r) => r.arm === arm);
@@ -42,9 +47,11 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
     const outcomes = evals.map(outcomeMap);
     const ci = accuracies.length > 0 ? tInterval95(accuracies) : null;
     const seedsRun = new Set(mine.map((r) => r.seed)).size || 1;
-    const training = mine.filter((r) => r.stage === RunStage.SFT || r.stage === RunStage.RL);
-    const planned = training.reduce((a, r) => a + plannedOf(r, lengths), 0);
-    const used = training.reduce((a, r) => a + usedOf(r, lengths), 0);
+    const training = mine.filter((r) => r.stage !== RunStage.EVAL);
+    const planned = CURRICULUM_ARMS[arm]
+      ? e.computeBudget * seedsRun
+      : training.reduce((a, r) => a + (r.planned ?? 0), 0);
+    const used = training.reduce((a, r) => a + usedOf(r), 0);
     return {
       result: {
         arm,
@@ -57,6 +64,7 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
         computeUsed: used / seedsRun,
         computePlanned: planned / seedsRun,
         pValueVsBest: null as number | null,
+        pValueVsStagewise: null as number | null,
       },
       outcomes,
     };
@@ -69,17 +77,20 @@ export async function armResults(m: EntityManager, e: Experiment): Promise<ArmRe
     const d = discordantPairs(best.outcomes, r.outcomes);
     r.result.pValueVsBest = mcnemarExact(d.onlyA, d.onlyB);
   }
+  const method = results.find((r) => r.result.arm === ExperimentArm.STAGEWISE);
+  for (const r of results) {
+    if (!method || r === method || r.outcomes.length === 0 || method.outcomes.length === 0) {
+      continue;
+    }
+    const d = discordantPairs(method.outcomes, r.outcomes);
+    r.result.pValueVsStagewise = mcnemarExact(d.onlyA, d.onlyB);
+  }
   return results.map((r) => r.result);
 }
 
-function usedOf(r: StepRow, lengths: DataLengths): number {
+function usedOf(r: StepRow): number {
   const reported = r.metrics['compute/tokens'];
-  return typeof reported === 'number' ? reported : plannedOf(r, lengths);
-}
-
-function plannedOf(r: StepRow, lengths: DataLengths): number {
-  const steps = typeof r.config.steps === 'number' ? r.config.steps : 0;
-  return steps * tokensPerStep(r.stage as RunStage.SFT | RunStage.RL, r.config, lengths);
+  return typeof reported === 'number' ? reported : (r.planned ?? 0);
 }
 
 function outcomeMap(r: StepRow): Map<string, boolean> {

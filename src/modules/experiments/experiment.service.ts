@@ -5,15 +5,23 @@ import { loadNode } from '../../common/load-node';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { Dataset, DatasetSplit } from '../datasets/dataset.entity';
+import { RoutingPolicy } from '../routing/routing-policy.entity';
 import { RunStage } from '../runs/run.entity';
 import { validateStageConfig } from '../runs/run.types';
 import { type ArmResult, Experiment, ExperimentStatus } from './experiment.entity';
 import { ExperimentEngine, type ExperimentCollaborators } from './experiment.engine';
 import type { CreateExperimentInput } from './experiment.inputs';
-import { ARM_PLANS } from './experiment.plans';
+import { CURRICULUM_ARMS } from './experiment.plans';
 import { armResults } from './experiment.results';
 
-const CONFIGURABLE = [RunStage.SFT, RunStage.RL, RunStage.EVAL] as string[];
+const CONFIGURABLE = [
+  RunStage.PROBE,
+  RunStage.BRIDGE,
+  RunStage.SFT,
+  RunStage.RL,
+  RunStage.CRITIQUE,
+  RunStage.EVAL,
+] as string[];
 
 /** Experiments: created here, moved on by the engine on the curriculum ticker's pass. */
 export class ExperimentService {
@@ -26,12 +34,6 @@ export class ExperimentService {
   }
 
   async create(ctx: RequestContext, input: CreateExperimentInput): Promise<Experiment> {
-    const unsupported = input.arms.filter((a) => !ARM_PLANS[a]);
-    if (unsupported.length > 0) {
-      throw badInput(
-        `arms: ${unsupported.join(', ')} not run by the engine yet (supported: ${Object.keys(ARM_PLANS).join(', ')})`,
-      );
-    }
     if (new Set(input.arms).size !== input.arms.length) throw badInput('arms: each arm once');
     const train = await Promise.all(input.trainDatasetIds.map((id) => loadNode(ctx, Dataset, id)));
     const evals = await Promise.all(input.evalDatasetIds.map((id) => loadNode(ctx, Dataset, id)));
@@ -40,6 +42,13 @@ export class ExperimentService {
     const overlap = train.find((d) => evals.some((e) => e.id === d.id));
     if (overlap) throw badInput(`Dataset ${overlap.name} cannot be both trained and evaluated on`);
     const base = await loadNode(ctx, Checkpoint, input.baseCheckpointId);
+    const methodArms = input.arms.filter((a) => CURRICULUM_ARMS[a]);
+    if (methodArms.length > 0 && !input.policyId) {
+      throw badInput(
+        `policyId: the arms ${methodArms.join(', ')} run the method's curriculum and need a routing policy`,
+      );
+    }
+    const policy = input.policyId ? await loadNode(ctx, RoutingPolicy, input.policyId) : null;
     const stageConfigs = input.stageConfigs ?? {};
     for (const [stage, config] of Object.entries(stageConfigs)) {
       if (!CONFIGURABLE.includes(stage)) {
@@ -60,6 +69,8 @@ export class ExperimentService {
           m.getRepository(Experiment).create({
             name: input.name,
             baseCheckpointId: base.id,
+            policyId: policy?.id ?? null,
+            rounds: input.rounds,
             trainDatasetIds: train.map((d) => d.id),
             evalDatasetIds: evals.map((d) => d.id),
             armNames: input.arms,

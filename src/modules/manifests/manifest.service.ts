@@ -6,6 +6,7 @@ import { Manifest, ManifestPurpose } from './manifest.entity';
 import { prepareDecontamination, TRAINING_PURPOSES } from './decontamination';
 import type { SampleFilter } from '../samples/sample.inputs';
 import type { TraceKind } from '../traces/trace.entity';
+import type { DataLengths } from '../runs/run-compute.types';
 import type { SampleService } from '../samples/sample.service';
 
 export interface ManifestSelection {
@@ -67,6 +68,27 @@ export class ManifestService {
        ORDER BY s.id LIMIT ${p(extra.length)}`,
       [...params, ...extra],
     );
+  }
+
+  /**
+   * Mean lengths of an item selection (SQL yielding sample_id and trace_id, as for
+   * ManifestService.freezeFromSql): its prompts, and its traces; where it has none (RL's prompts),
+   * each problem's longest verified teacher trace, the step-by-step one a trained student writes.
+   */
+  async selectionLengths(m: EntityManager, sql: string, params: unknown[]): Promise<DataLengths> {
+    const [row] = await m.query<DataLengths[]>(
+      `WITH sel AS (${sql})
+       SELECT coalesce(avg(length(s.problem)), 0)::float AS prompt,
+              coalesce(avg(length(t.text)),
+                       (SELECT avg(l) FROM (SELECT max(length(tt.text)) AS l FROM traces tt
+                          WHERE tt.sample_id IN (SELECT sample_id FROM sel)
+                            AND tt.kind = 'TEACHER' AND tt.correct
+                          GROUP BY tt.sample_id) x),
+                       0)::float AS trace
+       FROM sel JOIN samples s ON s.id = sel.sample_id LEFT JOIN traces t ON t.id = sel.trace_id`,
+      params,
+    );
+    return row;
   }
 
   /**

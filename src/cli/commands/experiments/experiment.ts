@@ -13,6 +13,7 @@ export interface ArmView {
   computeUsed: number;
   computePlanned: number;
   pValueVsBest: number | null;
+  pValueVsStagewise: number | null;
 }
 
 export interface ExperimentView {
@@ -29,7 +30,7 @@ export interface ExperimentView {
 
 export const LIST_FIELDS = 'id name status pauseReason seeds computeBudget armNames updatedAt';
 const STATUS_FIELDS = `${LIST_FIELDS} arms { arm seedsDone meanAccuracy ciLow ciHigh
-  levels { level accuracy } computeUsed computePlanned pValueVsBest }`;
+  levels { level accuracy } computeUsed computePlanned pValueVsBest pValueVsStagewise }`;
 
 export async function fetchExperiment(api: ApiClient, id: string): Promise<ExperimentView> {
   const { node } = await api.graphql<{ node: (ExperimentView & { __typename: string }) | null }>(

@@ -13,6 +13,7 @@ export function renderStatus(e: ExperimentView): string {
     `Experiment ${e.name} (${e.id}): ${e.status}; ${e.seeds} seeds; budget ${e.computeBudget} tokens` +
       (e.pauseReason ? `\n  paused: ${e.pauseReason}` : ''),
   ];
+  const hasMethod = (e.arms ?? []).some((a) => a.arm === 'STAGEWISE');
   const rows = (e.arms ?? []).map((a) => [
     a.arm,
     `${a.seedsDone}/${e.seeds}`,
@@ -21,9 +22,22 @@ export function renderStatus(e: ExperimentView): string {
     a.levels.map((l) => `L${l.level} ${pct(l.accuracy)}`).join(' ') || '-',
     `${Math.round(a.computeUsed)} (${Math.round(a.computePlanned)})`,
     a.pValueVsBest === null ? 'best' : a.pValueVsBest.toPrecision(2),
+    ...(hasMethod ? [a.pValueVsStagewise === null ? '-' : a.pValueVsStagewise.toPrecision(2)] : []),
   ]);
   out.push(
-    table(['ARM', 'SEEDS', 'MEAN', '95% CI', 'PER LEVEL', 'TOKENS (PLANNED)', 'P VS BEST'], rows),
+    table(
+      [
+        'ARM',
+        'SEEDS',
+        'MEAN',
+        '95% CI',
+        'PER LEVEL',
+        'TOKENS (PLANNED)',
+        'P VS BEST',
+        ...(hasMethod ? ['P VS STAGEWISE'] : []),
+      ],
+      rows,
+    ),
   );
   return out.join('\n');
 }

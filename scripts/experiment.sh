@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# `npm run experiment [-- --quick]`: the method against its baselines at equal compute on the
+# built-in task, self-contained. Builds, starts the API in the background on the embedded
+# PostgreSQL (its own data under .stagewise/experiment, kept between invocations, free ports),
+# makes an ADMIN key, then:
+#   1. loads the built-in task as for `npm run curriculum` (scripts/builtin-task.sh): TRAIN
+#      experiment-train (400 problems, seed 0), EVAL experiment-eval (300, seed 1, the eval
+#      split), the base checkpoint's TRAIN experiment-base (3,000, seed 2), and a VALIDATION set
+#      experiment-validation (200, seed 3, train split: held out of training and apart from EVAL;
+#      the only set a setting may be chosen on);
+#   2. the base checkpoint (trained once, its id kept in .stagewise/experiment/base-checkpoint),
+#      and its greedy accuracy on the validation set (an EVAL run on experiment-validation);
+#   3. a routing policy (k 4, temperature 1, minAttempts 4, bridge SELECT) and an experiment of
+#      the arms x seeds at one budget of tokens per seed;
+#   4. waits for it, prints `stagewise experiments status` (per arm: seeds, mean held-out greedy
+#      accuracy, 95% interval, per-level accuracy, tokens used and planned, p-values against the
+#      best arm and against STAGEWISE), the wall time, and as the last line
+#      `experiment: best ARM mean X% (CI a–b); STAGEWISE X%; best baseline ARM X%; p=P`
+#      (p: exact McNemar of STAGEWISE against the best baseline over the same eval problems).
+# Exits 0 when the experiment SUCCEEDED, 1 when it paused (the reason is printed), 3 on usage.
+#
+# --quick: 1 seed, arms STAGEWISE,SFT_ALL,RL_ONLY,SFT_THEN_RL, 400,000 tokens, 1 round.
+# Full: 3 seeds, all eight arms, 1,000,000 tokens, 2 rounds.
+# Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
+#   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
+#   EXPERIMENT_VALIDATION_N (200), EXPERIMENT_BASE_N (3000), EXPERIMENT_BASE_STEPS (2400),
+#   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_STAGE_CONFIGS (JSON replacing the stage configs
+#   below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
+#   STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    *)
+      echo "usage: $0 [--quick]" >&2
+      exit 3
+      ;;
+  esac
+done
+
+if [ "$QUICK" = 1 ]; then
+  SEEDS=${EXPERIMENT_SEEDS:-1}
+  ARMS=${EXPERIMENT_ARMS:-STAGEWISE,SFT_ALL,RL_ONLY,SFT_THEN_RL}
+  BUDGET=${EXPERIMENT_BUDGET:-400000}
+  ROUNDS=${EXPERIMENT_ROUNDS:-1}
+else
+  SEEDS=${EXPERIMENT_SEEDS:-3}
+  ARMS=${EXPERIMENT_ARMS:-STAGEWISE,SFT_ALL,DISTILL_RAW,RL_ONLY,SFT_THEN_RL,NO_BRIDGE,NO_CRITIQUE,NO_ROUTING_RL}
+  BUDGET=${EXPERIMENT_BUDGET:-1000000}
+  ROUNDS=${EXPERIMENT_ROUNDS:-2}
+fi
+DIST=${STAGEWISE_DEMO_DIST:-dist}
+DIR=${STAGEWISE_EXPERIMENT_DIR:-.stagewise/experiment}
+N=${EXPERIMENT_N:-400}
+EVAL_N=${EXPERIMENT_EVAL_N:-300}
+VALIDATION_N=${EXPERIMENT_VALIDATION_N:-200}
+BASE_N=${EXPERIMENT_BASE_N:-3000}
+BASE_STEPS=${EXPERIMENT_BASE_STEPS:-2400}
+MAX_NEW=${EXPERIMENT_MAX_NEW_TOKENS:-72}
+TRAIN=experiment-train
+EVAL=experiment-eval
+VALIDATION=experiment-validation
+BASE_DATA=experiment-base
+BASE_FILE="$DIR/base-checkpoint"
+POLICY_NAME=experiment-select
+
+# Steps are set by the budget (SFT's epochs give way to it); PROBE's k and temperature come from
+# the policy. The RL settings are the runner's defaults (lr 1e-5), as the curriculum ships them.
+STAGE_CONFIGS=${EXPERIMENT_STAGE_CONFIGS:-$(
+  cat <<JSON
+{"PROBE": {"max_new_tokens": $MAX_NEW, "log_every": 1},
+ "SFT": {"lr": 3e-4, "batch_size": 32, "warmup_steps": 10, "log_every": 10},
+ "RL": {"prompts_per_step": 16, "group_size": 8, "max_new_tokens": $MAX_NEW, "log_every": 2},
+ "EVAL": {"max_new_tokens": $MAX_NEW}}
+JSON
+)}
+
+DEMO_DIR=$DIR
+KEY_PREFIX=experiment
+# shellcheck source=scripts/demo-server.sh
+source scripts/demo-server.sh
+# shellcheck source=scripts/builtin-task.sh
+source scripts/builtin-task.sh
+
+say "Datasets"
+load_task "$TRAIN" "$N" 0 train
+load_task "$EVAL" "$EVAL_N" 1 eval
+load_task "$VALIDATION" "$VALIDATION_N" 3 train
+load_task "$BASE_DATA" "$BASE_N" 2 train
+
+if ! base_is_stored; then
+  [ -s "$BASE_FILE" ] && echo "$BASE_FILE names a checkpoint this database does not have; retraining"
+  train_base
+fi
+BASE=$(cat "$BASE_FILE")
+echo "Base checkpoint: $BASE"
+
+say "The base on the validation set (settings are chosen on it, never on $EVAL)"
+VRUN=$(sw runs start --stage EVAL --dataset "$VALIDATION" --checkpoint "$BASE" \
+  --config "{\"max_new_tokens\": $MAX_NEW}")
+sw runs watch "$VRUN" >/dev/null || true
+gql 'query($id: ID!) { run(id: $id) { status metrics } }' "{\"id\": \"$VRUN\"}" | node -e '
+  const r = JSON.parse(require("fs").readFileSync(0, "utf8")).run;
+  const acc = r.metrics["eval/accuracy"];
+  console.log(`base validation greedy accuracy: ${typeof acc === "number" ? (acc * 100).toFixed(1) + "%" : "- (" + r.status + ")"}`);'
+
+say "Routing policy $POLICY_NAME (k 4, temperature 1, minAttempts 4, bridge SELECT)"
+POLICY=$(sw policies list --name "$POLICY_NAME" --json | node -e '
+  const policies = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  console.log(policies.length ? policies[policies.length - 1].id : "");')
+if [ -z "$POLICY" ]; then
+  POLICY=$(sw policies create --name "$POLICY_NAME" --k 4 --temperature 1 --min-attempts 4 \
+    --tau-low 0 --tau-high 1 --replay 0.05 --bridge SELECT --seed 0)
+fi
+
+NAME="experiment-$(date +%Y%m%d-%H%M%S)"
+say "Experiment $NAME: arms $ARMS, $SEEDS seed(s), $BUDGET tokens per arm and seed, $ROUNDS round(s)"
+INPUT=$(node -e '
+  const [name, train, evalSet, base, policy, arms, seeds, budget, rounds, configs] = process.argv.slice(1);
+  console.log(JSON.stringify({ input: {
+    name, trainDatasetIds: [train], evalDatasetIds: [evalSet], baseCheckpointId: base,
+    policyId: policy, arms: arms.split(","), seeds: Number(seeds), computeBudget: Number(budget),
+    rounds: Number(rounds), stageConfigs: JSON.parse(configs) } }));' \
+  "$NAME" \
+  "$(gql 'query($n: String!) { dataset(name: $n) { id } }' "{\"n\": \"$TRAIN\"}" | json_get dataset.id)" \
+  "$(gql 'query($n: String!) { dataset(name: $n) { id } }' "{\"n\": \"$EVAL\"}" | json_get dataset.id)" \
+  "$BASE" "$POLICY" "$ARMS" "$SEEDS" "$BUDGET" "$ROUNDS" "$STAGE_CONFIGS")
+T0=$SECONDS
+EID=$(gql 'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id } }' \
+  "$INPUT" | json_get createExperiment.id)
+echo "Experiment $EID"
+
+STATUS=ACTIVE
+LAST=
+while [ "$STATUS" = ACTIVE ]; do
+  sleep 10
+  STATUS=$(gql 'query($id: ID!) { experiment(id: $id) { status } }' "{\"id\": \"$EID\"}" |
+    json_get experiment.status)
+  LINE=$(sw experiments status "$EID" --json | node -e '
+    const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(e.arms.map((a) => `${a.arm} ${a.seedsDone}/${e.seeds}`).join(", "));')
+  if [ "$LINE" != "$LAST" ]; then
+    echo "[$(took $((SECONDS - T0)))] $STATUS: $LINE"
+    LAST=$LINE
+  fi
+done
+WALL=$((SECONDS - T0))
+
+say "stagewise experiments status $EID"
+sw experiments status "$EID"
+echo
+echo "Experiment wall time: $(took "$WALL") ($SEEDS seed(s) x $(echo "$ARMS" | tr ',' '\n' | wc -l) arms at $BUDGET tokens)"
+if [ "$STATUS" != SUCCEEDED ]; then
+  echo "The experiment ended $STATUS; the server log is $DIR/server.log" >&2
+  exit 1
+fi
+sw experiments status "$EID" --json | node -e '
+  const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const pct = (v) => (v === null || v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
+  const done = e.arms.filter((a) => a.meanAccuracy !== null);
+  const byMean = [...done].sort((a, b) => b.meanAccuracy - a.meanAccuracy);
+  const best = byMean[0];
+  const method = done.find((a) => a.arm === "STAGEWISE");
+  const baselines = ["SFT_ALL", "DISTILL_RAW", "RL_ONLY", "SFT_THEN_RL"];
+  const baseline = byMean.find((a) => baselines.includes(a.arm));
+  const ci = best.ciLow === null ? "-" : `${pct(best.ciLow)}–${pct(best.ciHigh)}`;
+  const p = baseline && baseline.pValueVsStagewise !== null ? baseline.pValueVsStagewise.toPrecision(2) : "-";
+  console.log(`experiment: best ${best.arm} mean ${pct(best.meanAccuracy)} (CI ${ci}); ` +
+    `STAGEWISE ${pct(method && method.meanAccuracy)}; ` +
+    `best baseline ${baseline ? baseline.arm : "-"} ${pct(baseline && baseline.meanAccuracy)}; p=${p}`);'
