@@ -65,6 +65,15 @@ module.exports = {
         pathNot: ['^src/modules/$1/', '\\.(service|entity|inputs|types)\\.ts$'],
       },
     },
+    {
+      name: 'one-job-queue',
+      severity: 'error',
+      comment:
+        'One pg-boss instance per process: src/common/db/job-queue.ts builds it, src/app/ hands ' +
+        "it to the runs' and the webhooks' dispatchers (one pool, started and stopped once).",
+      from: { path: '^src/', pathNot: '^src/common/db/job-queue\\.ts$' },
+      to: { path: '(^|/)pg-boss(/|$)' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -89,4 +89,21 @@ describe('the import-boundary rule (.dependency-cruiser.cjs)', () => {
     assert.doesNotMatch(output, /curriculum\.service\.ts → src\/modules\/runs\/run\.entity\.ts/);
     assert.match(output, /no-circular: src\/grading\/(a|b)\.ts/);
   });
+
+  it('fails a second pg-boss instance: only common/db/job-queue.ts builds the job queue', async () => {
+    const dir = fixture({
+      'src/common/db/job-queue.ts':
+        "import PgBoss from 'pg-boss';\nexport const createJobQueue = () => new PgBoss('');\n",
+      'src/modules/webhooks/webhook.dispatcher.ts':
+        "import PgBoss from 'pg-boss';\nexport const own = () => new PgBoss('');\n",
+    });
+    made.push(dir);
+    const { code, output } = await cruise(dir, []);
+    assert.notEqual(code, 0, output);
+    assert.match(
+      output,
+      /one-job-queue: src\/modules\/webhooks\/webhook\.dispatcher\.ts → pg-boss/,
+    );
+    assert.doesNotMatch(output, /one-job-queue: src\/common\/db\/job-queue\.ts/);
+  });
 });

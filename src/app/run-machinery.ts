@@ -7,6 +7,7 @@ import type { ApiKeyService } from '../modules/api-keys/api-key.service';
 import { RunDispatcher } from '../modules/runs/run.dispatcher';
 import type { RunJournal } from '../modules/runs/run-journal';
 import { RunSupervisor } from '../modules/runs/run.supervisor';
+import type { JobQueue } from '../common/db/job-queue';
 
 /** The gpu-runner folder of this repository (dist/src/app -> repo root). */
 const DEFAULT_RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
@@ -21,13 +22,12 @@ export function createRunMachinery(
   deps: {
     config: Config;
     ds: DataSource;
-    databaseUrl: string;
     log: Logger;
     publicUrl: () => string;
   },
-  services: { journal: RunJournal; apiKeys: ApiKeyService },
+  services: { journal: RunJournal; apiKeys: ApiKeyService; queue: JobQueue },
 ) {
-  const { config, ds, databaseUrl, log, publicUrl } = deps;
+  const { config, ds, log, publicUrl } = deps;
   const launchers: Record<string, Launcher> = {
     local: createLauncher('local'),
     slurm: createLauncher('slurm', {
@@ -49,9 +49,15 @@ export function createRunMachinery(
   });
   const runnerDir = path.resolve(config.RUNNER_DIR ?? DEFAULT_RUNNER_DIR);
   const dispatcher = new RunDispatcher(
-    { ds, journal: services.journal, apiKeys: services.apiKeys, supervisor, log },
     {
-      databaseUrl,
+      ds,
+      journal: services.journal,
+      apiKeys: services.apiKeys,
+      supervisor,
+      queue: services.queue,
+      log,
+    },
+    {
       launchers,
       maxConcurrent: {
         local: config.LOCAL_MAX_CONCURRENT_RUNS,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRunMachinery } from './run-machinery';
 import { SYSTEM } from '../common/auth/principal';
+import { createJobQueue, stopJobQueue } from '../common/db/job-queue';
 import type { CursorCodec } from '../common/pagination';
 import type { Announcer } from '../common/pubsub/announcer';
 import type { AnnouncementSource } from '../common/pubsub/bus';
@@ -60,7 +61,9 @@ export function createServices(deps: ServiceDeps) {
   const routing = new RoutingService();
   const bridge = new BridgeService(traces);
   const manifests = new ManifestService(samples);
-  const machinery = createRunMachinery(deps, { journal, apiKeys });
+  // One job queue (pg-boss) for the process: the runs' dispatcher and the webhooks' share it.
+  const queue = createJobQueue(deps.databaseUrl, deps.log.child({ component: 'queue' }));
+  const machinery = createRunMachinery(deps, { journal, apiKeys, queue });
   const runs = new RunService({
     journal,
     manifests,
@@ -86,9 +89,8 @@ export function createServices(deps: ServiceDeps) {
     [experiments],
   );
   const webhookDispatcher = new WebhookDispatcher(
-    { ds, announcements: live, log: deps.log.child({ component: 'webhooks' }) },
+    { ds, queue, announcements: live, log: deps.log.child({ component: 'webhooks' }) },
     {
-      databaseUrl: deps.databaseUrl,
       maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
       retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -120,6 +122,7 @@ export function createServices(deps: ServiceDeps) {
      */
     background: {
       async start() {
+        await queue.start();
         await machinery.start();
         ticker.start();
         await webhookDispatcher.start();
@@ -128,6 +131,7 @@ export function createServices(deps: ServiceDeps) {
         await ticker.stop();
         await machinery.stop();
         await webhookDispatcher.close();
+        await stopJobQueue(queue);
       },
     },
   };

@@ -3,10 +3,10 @@ import type { Checkpoint } from '../checkpoints/checkpoint.entity';
 import type { RoutingPolicy } from '../routing/routing-policy.entity';
 import type { TraceService } from '../traces/trace.service';
 import { bridgeByHint, hintFraction } from './bridge.hint';
-import { bridgeBySelect } from './bridge.select';
-import { bridgedExternalId, type BridgeOutcome } from './bridge.sql';
+import { bridgeBySelect, scoreSelectCandidates } from './bridge.select';
+import { bridgedExternalId, type BridgeOutcome, type SelectScores } from './bridge.sql';
 
-export type { BridgeOutcome };
+export type { BridgeOutcome, SelectScores };
 
 /**
  * The bridge: the in-API strategies that turn a round's SFT samples into traces a small student
@@ -26,14 +26,29 @@ export class BridgeService {
     return hintFraction(policy, round, rounds);
   }
 
-  /** Bridge `select`, scored with the student's ONNX export, in the caller's transaction. */
-  bySelect(
-    manager: EntityManager,
+  /**
+   * Bridge `select`, first half: the student's ONNX export scores the round's teacher traces.
+   * Reads only; call it outside any transaction (before the curriculum's row lock).
+   */
+  scoreSelect(
+    reader: EntityManager,
     curriculumId: number,
     round: number,
     student: Checkpoint,
+  ): Promise<SelectScores> {
+    if (reader.queryRunner?.isTransactionActive) {
+      throw new Error('scoreSelect runs the student model: call it outside a transaction');
+    }
+    return scoreSelectCandidates(reader, curriculumId, round, student);
+  }
+
+  /** Bridge `select`, second half, with those scores, in the caller's transaction. */
+  bySelect(
+    manager: EntityManager,
+    student: Checkpoint,
+    scores: SelectScores,
   ): Promise<BridgeOutcome> {
-    return bridgeBySelect(manager, this.traces, curriculumId, round, student);
+    return bridgeBySelect(manager, this.traces, student, scores);
   }
 
   /** Bridge `hint` with the given fraction, in the caller's transaction. */

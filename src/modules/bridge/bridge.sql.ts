@@ -17,6 +17,14 @@ export interface BridgeOutcome {
   written: number;
 }
 
+/** The student's scores of a round's teacher traces (mean token NLL by trace id), for `select`. */
+export interface SelectScores {
+  curriculumId: number;
+  round: number;
+  studentId: number;
+  nll: Map<string, number>;
+}
+
 /** Up to $4 SFT samples of a round after sample id $3, each with all its verified teacher traces. */
 const SFT_TEACHER_BATCH_SQL = `
   WITH batch AS (
@@ -48,6 +56,30 @@ function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
 }
 
 /**
+ * The round's SFT samples in batches of up to `samplesPerBatch`, each batch's rows (the
+ * verified teacher traces, in sample order) and the same rows grouped by sample. Reads only.
+ */
+export async function* sftTeacherBatches(
+  manager: EntityManager,
+  curriculumId: number,
+  round: number,
+  samplesPerBatch: number,
+): AsyncGenerator<{ rows: TeacherCandidate[]; groups: TeacherCandidate[][] }> {
+  let after = '0';
+  for (;;) {
+    const rows = await manager.query<TeacherCandidate[]>(SFT_TEACHER_BATCH_SQL, [
+      curriculumId,
+      round,
+      after,
+      samplesPerBatch,
+    ]);
+    if (rows.length === 0) return;
+    yield { rows, groups: bySample(rows) };
+    after = rows.at(-1)!.sample_id;
+  }
+}
+
+/**
  * The loop both in-API strategies run: for each batch of the round's SFT samples (with their
  * verified teacher traces, grouped by sample), `bridge` says which BRIDGED traces to write;
  * TraceService inserts them in one statement per batch.
@@ -61,20 +93,16 @@ export async function bridgeSftSamples(
   bridge: (rows: TeacherCandidate[], bySample: TeacherCandidate[][]) => Promise<DerivedTrace[]>,
 ): Promise<BridgeOutcome> {
   const outcome: BridgeOutcome = { samples: 0, candidates: 0, written: 0 };
-  let after = '0';
-  for (;;) {
-    const rows = await manager.query<TeacherCandidate[]>(SFT_TEACHER_BATCH_SQL, [
-      curriculumId,
-      round,
-      after,
-      samplesPerBatch,
-    ]);
-    if (rows.length === 0) return outcome;
-    const groups = bySample(rows);
+  for await (const { rows, groups } of sftTeacherBatches(
+    manager,
+    curriculumId,
+    round,
+    samplesPerBatch,
+  )) {
     const inserted = await traces.writeDerived(manager, await bridge(rows, groups));
     outcome.samples += groups.length;
     outcome.candidates += rows.length;
     outcome.written += inserted;
-    after = rows.at(-1)!.sample_id;
   }
+  return outcome;
 }

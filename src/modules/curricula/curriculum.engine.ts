@@ -26,7 +26,7 @@ import type { Announcer } from '../../common/pubsub/announcer';
 import type { ManifestService } from '../manifests/manifest.service';
 import type { RunService } from '../runs/run.service';
 import type { RoutingService } from '../routing/routing.service';
-import type { BridgeService } from '../bridge/bridge.service';
+import type { BridgeService, SelectScores } from '../bridge/bridge.service';
 
 /** What the curriculum loop works with, from the composition root (src/app/services.ts). */
 export interface CurriculumCollaborators {
@@ -70,6 +70,8 @@ export class CurriculumEngine {
 
   /** One transition; false when the curriculum waits (a run is live, it is paused or done). */
   async step(curriculumId: number): Promise<boolean> {
+    // The student's ONNX scoring (bridge `select`) runs here, before the row lock's transaction.
+    const scores = await this.scoreBeforeLock(curriculumId);
     const done = await this.ctx.ds.transaction(async (m): Promise<Step | null> => {
       const locked = await m.query<unknown[]>(
         'SELECT id FROM curricula WHERE id = $1 FOR UPDATE SKIP LOCKED',
@@ -89,7 +91,7 @@ export class CurriculumEngine {
         return { curriculum: c, runs: [] };
       }
       const runs: Run[] = [];
-      await this.transition(m, c, run, runs);
+      await this.transition(m, c, run, runs, scores);
       c.currentRunId = runs.at(-1)?.id ?? null;
       await m.save(c);
       return { curriculum: c, runs };
@@ -100,7 +102,33 @@ export class CurriculumEngine {
     return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
   }
 
-  private async transition(m: EntityManager, c: Curriculum, run: Run | null, runs: Run[]) {
+  /**
+   * A curriculum routed for bridge `select` waits in ROUTE for its student's scores: they are
+   * computed here, with no transaction open and no lock held, and handed to the next transition.
+   */
+  private async scoreBeforeLock(curriculumId: number): Promise<SelectScores | undefined> {
+    const reader = this.ctx.ds.manager;
+    const c = await reader.getRepository(Curriculum).findOneBy({ id: curriculumId });
+    if (c?.status !== CurriculumStatus.ACTIVE || c.phase !== CurriculumPhase.ROUTE) return;
+    if ((await this.policy(reader, c)).bridgeStrategy !== BridgeStrategy.SELECT) return;
+    // The ablation trains on raw traces: nothing to score.
+    if (c.ablations.includes(CurriculumAblation.NO_BRIDGE)) return;
+    const student = await this.student(reader, c);
+    return this.deps.bridge.scoreSelect(reader, c.id, c.currentRound, student);
+  }
+
+  private async student(m: EntityManager, c: Curriculum): Promise<Checkpoint> {
+    const r = await this.round(m, c.id, c.currentRound);
+    return m.getRepository(Checkpoint).findOneByOrFail({ id: r.startCheckpointId });
+  }
+
+  private async transition(
+    m: EntityManager,
+    c: Curriculum,
+    run: Run | null,
+    runs: Run[],
+    scores?: SelectScores,
+  ) {
     const round = c.currentRound;
     switch (c.phase) {
       case CurriculumPhase.PENDING:
@@ -109,7 +137,7 @@ export class CurriculumEngine {
         await this.route(m, c);
         return this.bridge(m, c, runs);
       case CurriculumPhase.ROUTE:
-        return this.bridge(m, c, runs);
+        return this.bridge(m, c, runs, scores);
       case CurriculumPhase.BRIDGE:
         if (run) await this.patchStats(m, c.id, round, { bridge: bridgeRunStats(run) });
         return this.startSft(m, c, runs);
@@ -179,13 +207,26 @@ export class CurriculumEngine {
     });
   }
 
-  /** BRIDGE: in-API (select, hint, none) then SFT at once; rewrite starts a BRIDGE run. */
-  private async bridge(m: EntityManager, c: Curriculum, runs: Run[]) {
-    c.phase = CurriculumPhase.BRIDGE;
+  /**
+   * BRIDGE: in-API (select, hint, none) then SFT at once; rewrite starts a BRIDGE run. Select
+   * stays in ROUTE until a step brings the student's scores of this round (scoreBeforeLock).
+   */
+  private async bridge(m: EntityManager, c: Curriculum, runs: Run[], scores?: SelectScores) {
     const round = c.currentRound;
     const policy = await this.policy(m, c);
-    const r = await this.round(m, c.id, round);
-    if (c.ablations.includes(CurriculumAblation.NO_BRIDGE)) {
+    const noBridge = c.ablations.includes(CurriculumAblation.NO_BRIDGE);
+    const student =
+      !noBridge && policy.bridgeStrategy === BridgeStrategy.SELECT
+        ? await this.student(m, c)
+        : undefined;
+    const scored =
+      student &&
+      scores?.curriculumId === c.id &&
+      scores.round === round &&
+      scores.studentId === student.id;
+    if (student && !scored) return; // the next step scores first
+    c.phase = CurriculumPhase.BRIDGE;
+    if (noBridge) {
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'NONE (ablation NO_BRIDGE)' } });
     } else if (policy.bridgeStrategy === BridgeStrategy.REWRITE) {
       await this.startRun(m, c, runs, {
@@ -195,11 +236,8 @@ export class CurriculumEngine {
         items: [REWRITE_SET_SQL, [c.id, round]],
       });
       if (runs.length > 0) return;
-    } else if (policy.bridgeStrategy === BridgeStrategy.SELECT) {
-      const student = await m
-        .getRepository(Checkpoint)
-        .findOneByOrFail({ id: r.startCheckpointId });
-      const outcome = await this.deps.bridge.bySelect(m, c.id, round, student);
+    } else if (student && scores) {
+      const outcome = await this.deps.bridge.bySelect(m, student, scores);
       await this.patchStats(m, c.id, round, { bridge: { strategy: 'SELECT', ...outcome } });
     } else if (policy.bridgeStrategy === BridgeStrategy.HINT) {
       const fraction = this.deps.bridge.hintFraction(policy, round, c.rounds);

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
-import PgBoss from 'pg-boss';
 import type { Launcher } from '../../launchers/launcher';
 import { toGlobalId } from '../../common/ids';
 import type { ApiKeyService } from '../api-keys/api-key.service';
@@ -12,11 +11,9 @@ import type { RunJournal } from './run-journal';
 import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
 import { isTerminal, LIVE } from './run-status';
-import { describeDbError } from '../../common/db/pool-errors';
-import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
+import { InFlightJobs, type JobQueue } from '../../common/db/job-queue';
 
 export interface DispatcherOptions {
-  databaseUrl: string;
   launchers: Record<string, Launcher>;
   /** Runs at once per launcher, across every API process. */
   maxConcurrent: Record<string, number>;
@@ -46,7 +43,8 @@ const queueName = (launcher: string) => `runs-${launcher}`;
  * it. The run then holds its slot until it ends; the job is done.
  */
 export class RunDispatcher implements RunDispatch {
-  private readonly boss: PgBoss;
+  private readonly boss: JobQueue;
+  private readonly inFlight = new InFlightJobs();
   private stopping = false;
 
   constructor(
@@ -55,23 +53,16 @@ export class RunDispatcher implements RunDispatch {
       journal: RunJournal;
       apiKeys: ApiKeyService;
       supervisor: RunSupervisor;
+      /** The process's job queue, started and stopped by the composition root. */
+      queue: JobQueue;
       log: Logger;
     },
     private readonly opts: DispatcherOptions,
   ) {
-    this.boss = new PgBoss({
-      connectionString: opts.databaseUrl,
-      max: 4,
-      schema: 'pgboss',
-      // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
-      schedule: false,
-      ...QUEUE_POOL_OPTIONS,
-    });
-    this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'queue error'));
+    this.boss = deps.queue;
   }
 
   async start(): Promise<void> {
-    await this.boss.start();
     for (const name of Object.keys(this.opts.maxConcurrent)) {
       await this.boss.createQueue(queueName(name), {
         name: queueName(name),
@@ -84,7 +75,7 @@ export class RunDispatcher implements RunDispatch {
         queueName(name),
         { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_SECONDS },
         async ([job]) => {
-          await this.handle(job.data.runId);
+          await this.inFlight.track(this.handle(job.data.runId));
           // More may be waiting: fetch again at once instead of after the polling interval.
           this.boss.notifyWorker(worker);
         },
@@ -95,7 +86,9 @@ export class RunDispatcher implements RunDispatch {
   async close(): Promise<void> {
     this.stopping = true;
     // A handler waiting for a slot returns at its next check; one launching finishes first.
-    await this.boss.stop({ graceful: true, wait: true, timeout: CLOSE_TIMEOUT_MS });
+    for (const name of Object.keys(this.opts.maxConcurrent))
+      await this.boss.offWork(queueName(name));
+    await this.inFlight.settle(CLOSE_TIMEOUT_MS);
   }
 
   async enqueue(manager: EntityManager, run: Run): Promise<void> {

@@ -1,13 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import PgBoss from 'pg-boss';
 import type { DataSource } from 'typeorm';
 import type { AnnouncementSource, Signal } from '../../common/pubsub';
 import { toGlobalId } from '../../common/ids';
 import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
-import { describeDbError } from '../../common/db/pool-errors';
-import { QUEUE_POOL_OPTIONS } from '../../common/db/queue-pool';
+import { InFlightJobs, type JobQueue } from '../../common/db/job-queue';
 import { outsideRequestScope } from '../../common/db/request-scope';
 
 /** Runs SQL on one connection (inside the fan-out's transaction). */
@@ -18,7 +16,6 @@ export const WEBHOOK_QUEUE = 'webhooks';
 const QUEUE_POLL_SECONDS = 1;
 
 export interface WebhookDispatcherOptions {
-  databaseUrl: string;
   /** Attempts in all, the first included. */
   maxAttempts: number;
   /** Seconds before the first retry; doubled (with jitter) after each further failure. */
@@ -48,7 +45,8 @@ interface NewDelivery {
  * start. pg-boss then retries each job with exponential backoff, across restarts.
  */
 export class WebhookDispatcher {
-  private readonly boss: PgBoss;
+  private readonly boss: JobQueue;
+  private readonly inFlight = new InFlightJobs();
   private unlisten = () => undefined as void;
   private readonly pendingRuns = new Set<number>();
   private readonly pendingCurricula = new Set<number>();
@@ -58,23 +56,22 @@ export class WebhookDispatcher {
   private worker?: string;
 
   constructor(
-    /** The application's data source: deliveries are rows like any other, written through it. */
-    private readonly deps: { ds: DataSource; announcements: AnnouncementSource; log: Logger },
+    /**
+     * The application's data source (deliveries are rows like any other, written through it)
+     * and the process's job queue, the one runs use, started and stopped by the composition root.
+     */
+    private readonly deps: {
+      ds: DataSource;
+      queue: JobQueue;
+      announcements: AnnouncementSource;
+      log: Logger;
+    },
     private readonly opts: WebhookDispatcherOptions,
   ) {
-    this.boss = new PgBoss({
-      connectionString: opts.databaseUrl,
-      max: 2,
-      schema: 'pgboss',
-      // No cron schedules are used: their timekeeper would poll its own queue every 5 s.
-      schedule: false,
-      ...QUEUE_POOL_OPTIONS,
-    });
-    this.boss.on('error', (err) => deps.log.error(describeDbError(err), 'webhook queue error'));
+    this.boss = deps.queue;
   }
 
   async start(): Promise<void> {
-    await this.boss.start();
     await this.boss.createQueue(WEBHOOK_QUEUE, {
       name: WEBHOOK_QUEUE,
       retryLimit: this.opts.maxAttempts - 1,
@@ -88,7 +85,7 @@ export class WebhookDispatcher {
       { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_SECONDS },
       async ([job]) => {
         try {
-          await this.deliver(job.data.deliveryId);
+          await this.inFlight.track(this.deliver(job.data.deliveryId));
         } finally {
           this.wakeWorker();
         }
@@ -112,7 +109,8 @@ export class WebhookDispatcher {
     this.stopped = true;
     this.unlisten();
     await this.running?.catch(() => undefined);
-    await this.boss.stop({ graceful: true, wait: true, timeout: 5_000 });
+    await this.boss.offWork(WEBHOOK_QUEUE);
+    await this.inFlight.settle(5_000);
   }
 
   /** One fan-out at a time; announcements that arrive meanwhile are coalesced into the next. */
