@@ -1,26 +1,14 @@
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { EntityManager, QueryRunner } from 'typeorm';
 import type { PoolClient } from 'pg';
 
 /**
- * Runs `work` in one transaction on one connection, handing it both TypeORM's query runner and
- * the raw pg client (for COPY). Commits on success, rolls back on any error.
+ * The query runner and the raw pg client (for COPY) of a transaction's manager: what the bulk
+ * imports need inside `withTransaction(ctx, tx => …)` (common/request-context.ts), the one way
+ * work is put in a transaction.
  */
-export async function withTransaction<T>(
-  ds: DataSource,
-  work: (qr: QueryRunner, client: PoolClient) => Promise<T>,
-): Promise<T> {
-  const qr = ds.createQueryRunner();
-  await qr.connect();
-  try {
-    await qr.startTransaction();
-    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
-    const result = await work(qr, client);
-    await qr.commitTransaction();
-    return result;
-  } catch (err) {
-    if (qr.isTransactionActive) await qr.rollbackTransaction();
-    throw err;
-  } finally {
-    await qr.release();
-  }
+export function connectionOf(manager: EntityManager): { qr: QueryRunner; client: PoolClient } {
+  const qr = manager.queryRunner;
+  if (!qr?.isTransactionActive) throw new Error('connectionOf needs a transaction’s manager');
+  const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+  return { qr, client };
 }

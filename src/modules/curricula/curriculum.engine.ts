@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { ManifestPurpose } from '../manifests/manifest.entity';
@@ -72,7 +72,7 @@ export class CurriculumEngine {
   async step(curriculumId: number): Promise<boolean> {
     // The student's ONNX scoring (bridge `select`) runs here, before the row lock's transaction.
     const scores = await this.scoreBeforeLock(curriculumId);
-    const done = await this.ctx.ds.transaction(async (m): Promise<Step | null> => {
+    const done = await withTransaction(this.ctx, async ({ manager: m }): Promise<Step | null> => {
       const locked = await m.query<unknown[]>(
         'SELECT id FROM curricula WHERE id = $1 FOR UPDATE SKIP LOCKED',
         [curriculumId],

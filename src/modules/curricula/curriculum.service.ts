@@ -1,5 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext, TransactionContext } from '../../common/request-context';
+import {
+  withTransaction,
+  type RequestContext,
+  type TransactionContext,
+} from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
 import { toGlobalId } from '../../common/ids';
@@ -70,7 +74,7 @@ export class CurriculumService {
     }
     const taken = () => conflict(`A curriculum named "${input.name}" already exists`);
     const insert = () =>
-      ctx.ds.transaction(async (m) => {
+      withTransaction(ctx, async ({ manager: m }) => {
         if (await m.getRepository(Curriculum).existsBy({ name: input.name })) throw taken();
         return this.createIn(m, {
           name: input.name,

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { toGlobalId } from '../../common/ids';
 import { ManifestPurpose } from '../manifests/manifest.entity';
 import { Run, RunStage, RunStatus } from '../runs/run.entity';
@@ -39,7 +39,7 @@ export class ExperimentEngine {
   ) {}
 
   async advance(experimentId: number): Promise<Experiment> {
-    const started = await this.ctx.ds.transaction(async (m) => {
+    const started = await withTransaction(this.ctx, async ({ manager: m }) => {
       const locked = await m.query<unknown[]>(
         'SELECT id FROM experiments WHERE id = $1 FOR UPDATE SKIP LOCKED',
         [experimentId],

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
 import { loadNode } from '../../common/load-node';
@@ -63,7 +63,7 @@ export class ExperimentService {
     }
     const taken = () => conflict(`An experiment named "${input.name}" already exists`);
     const insert = () =>
-      ctx.ds.transaction(async (m) => {
+      withTransaction(ctx, async ({ manager: m }) => {
         if (await m.getRepository(Experiment).existsBy({ name: input.name })) throw taken();
         return m.getRepository(Experiment).save(
           m.getRepository(Experiment).create({

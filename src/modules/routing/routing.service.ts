@@ -1,8 +1,7 @@
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { badInput } from '../../common/errors';
 import { idOf, toGlobalId } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
-import { withTransaction } from '../../common/db/transaction';
 import { RoutingPolicy } from './routing-policy.entity';
 import { StageAssignment } from './stage-assignment.entity';
 import type { CreateRoutingPolicyInput, StageAssignmentFilter } from './routing.inputs';
@@ -43,12 +42,12 @@ export class RoutingService {
     if (input.tauLow >= input.tauHigh) {
       throw badInput(`tauLow (${input.tauLow}) must be below tauHigh (${input.tauHigh})`);
     }
-    return withTransaction(ctx.ds, async (qr) => {
+    return withTransaction(ctx, async ({ manager }) => {
       // Serialise versioning per name so two concurrent creates cannot both take version n.
-      await qr.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `routing_policy:${input.name}`,
       ]);
-      const repo = qr.manager.getRepository(RoutingPolicy);
+      const repo = manager.getRepository(RoutingPolicy);
       const latest = await repo.findOne({
         where: { name: input.name },
         order: { version: 'DESC' },
@@ -172,7 +171,7 @@ export class RoutingService {
       checkpointId,
       datasets,
     );
-    return ctx.ds.transaction((m) => applyRoutingSql(m, curriculum.id, round, scope));
+    return withTransaction(ctx, (tx) => applyRoutingSql(tx.manager, curriculum.id, round, scope));
   }
 
   /**

@@ -1,11 +1,11 @@
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { badInput } from '../../common/errors';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { likePattern } from '../../common/sql';
-import { withTransaction } from '../../common/db/transaction';
+import { connectionOf } from '../../common/db/transaction';
 import { Sample } from './sample.entity';
 import type { ImportSamplesInput, SampleFilter } from './sample.inputs';
 import {
@@ -73,12 +73,18 @@ export class SampleService {
     return this.importInto(ctx, dataset.id, rows);
   }
 
-  /** Imports samples into a dataset through COPY and staging, in one transaction of its own. */
+  /**
+   * Imports samples into a dataset through COPY and staging, in the context's transaction (its
+   * own when none).
+   */
   importInto(
     ctx: RequestContext,
     datasetId: number,
     rows: AsyncIterable<StagedSample> | Iterable<StagedSample>,
   ): Promise<ImportSamplesResult> {
-    return withTransaction(ctx.ds, (qr, client) => importSampleRows(qr, client, datasetId, rows));
+    return withTransaction(ctx, (tx) => {
+      const { qr, client } = connectionOf(tx.manager);
+      return importSampleRows(qr, client, datasetId, rows);
+    });
   }
 }

@@ -1,10 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../../common/request-context';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { loadNode } from '../../common/load-node';
 import { Dataset } from '../datasets/dataset.entity';
 import { idOf } from '../../common/ids';
 import { keysetPage, type PageArgs } from '../../common/pagination';
-import { withTransaction } from '../../common/db/transaction';
+import { connectionOf } from '../../common/db/transaction';
 import type { MasteryService } from '../mastery/mastery.service';
 import { Trace } from './trace.entity';
 import type { ImportTracesInput, TraceFilter } from './trace.inputs';
@@ -63,7 +63,7 @@ export class TraceService {
   }
 
   /**
-   * Imports traces into a dataset through COPY and staging, in one transaction of its own; the
+   * Imports traces into a dataset through COPY and staging, in the context's transaction (its own when none); the
    * new graded rollouts of a named checkpoint add to its pass rates in that transaction.
    */
   importInto(
@@ -71,9 +71,10 @@ export class TraceService {
     datasetId: number,
     rows: AsyncIterable<StagedTrace> | Iterable<StagedTrace>,
   ): Promise<ImportTracesResult> {
-    return withTransaction(ctx.ds, async (qr, client) => {
+    return withTransaction(ctx, async (tx) => {
+      const { qr, client } = connectionOf(tx.manager);
       const { attempts, ...result } = await importTraceRows(qr, client, datasetId, rows);
-      await this.mastery.addAttempts(qr.manager, attempts);
+      await this.mastery.addAttempts(tx.manager, attempts);
       return result;
     });
   }
