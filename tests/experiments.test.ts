@@ -31,6 +31,23 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
   let evalSet: Ref;
   let base: { id: string; name: string };
 
+  /** Polls the experiment until it ends; the error names what it last looked like. */
+  async function experimentEnded(id: string, ms: number): Promise<any> {
+    let last: any;
+    return waitFor(
+      'experiment to end',
+      async () => {
+        last = (await gqlOk(t, `query($id: ID!) { experiment(id: $id) { ${EXPERIMENT} } }`, { id }))
+          .experiment;
+        return ['SUCCEEDED', 'PAUSED', 'CANCELLED'].includes(last.status) && last;
+      },
+      ms,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
+    });
+  }
+
   before(async () => {
     t = await startTestServer(
       runEnv({ CURRICULUM_TICK_MS: '300', LOCAL_MAX_CONCURRENT_RUNS: '1' }),
@@ -62,19 +79,7 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
       },
     );
     const id = created.createExperiment.id;
-    let last: any;
-    const e = await waitFor(
-      'experiment to end',
-      async () => {
-        last = (await gqlOk(t, `query($id: ID!) { experiment(id: $id) { ${EXPERIMENT} } }`, { id }))
-          .experiment;
-        return ['SUCCEEDED', 'PAUSED', 'CANCELLED'].includes(last.status) && last;
-      },
-      600_000,
-      500,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
-    });
+    const e = await experimentEnded(id, 600_000);
     for (const arm of e.arms) ctx.diagnostic(JSON.stringify(arm));
     assert.equal(e.status, 'SUCCEEDED', JSON.stringify(e));
     assert.deepEqual(
@@ -157,19 +162,7 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
       },
     );
     const id = created.createExperiment.id;
-    let last: any;
-    const e = await waitFor(
-      'experiment to end',
-      async () => {
-        last = (await gqlOk(t, `query($id: ID!) { experiment(id: $id) { ${EXPERIMENT} } }`, { id }))
-          .experiment;
-        return ['SUCCEEDED', 'PAUSED', 'CANCELLED'].includes(last.status) && last;
-      },
-      900_000,
-      500,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
-    });
+    const e = await experimentEnded(id, 900_000);
     for (const arm of e.arms) ctx.diagnostic(JSON.stringify(arm));
     assert.equal(e.status, 'SUCCEEDED', JSON.stringify(e));
     for (const arm of e.arms) {
