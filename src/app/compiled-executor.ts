@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Queries run through graphql-jit: each document (by its text and operation name) is compiled
@@ -24,13 +25,15 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * checks run as before.
  */
 export class CompiledExecutor {
-  /** Least recently used first: a Map keeps insertion order, and a hit moves its entry last. */
-  private readonly compiled = new Map<string, CompiledQuery | null>();
+  /** By operation name and text; `false`: graphql-jit refused it, so it runs on graphql-js. */
+  private readonly compiled: LRUCache<string, CompiledQuery | false>;
 
   constructor(
     private readonly schema: GraphQLSchema,
-    private readonly maxEntries = DEFAULT_MAX_COMPILED,
-  ) {}
+    maxEntries = DEFAULT_MAX_COMPILED,
+  ) {
+    this.compiled = new LRUCache({ max: maxEntries });
+  }
 
   /** How many compiled documents are kept now (tests). */
   get size(): number {
@@ -75,23 +78,16 @@ export class CompiledExecutor {
   ): CompiledQuery | undefined {
     const key = `${operationName ?? ''}\u0000${source}`;
     const hit = this.compiled.get(key);
-    if (hit !== undefined) {
-      this.compiled.delete(key);
-      this.compiled.set(key, hit);
-      return hit ?? undefined;
-    }
+    if (hit !== undefined) return hit || undefined;
     const made = compileQuery(this.schema, document, operationName ?? undefined, {
       // Errors carry their resolver's stack already; the masked response never shows one.
       disablingCapturingStackErrors: true,
     });
     // A document graphql-jit refuses (it validated under graphql-js) runs on graphql-js, and
     // is remembered as such so it is not compiled again on every request.
-    const kept = isCompiledQuery(made) && !hasRequiredDefault(document) ? made : null;
-    if (this.compiled.size >= this.maxEntries) {
-      this.compiled.delete(this.compiled.keys().next().value as string);
-    }
+    const kept = isCompiledQuery(made) && !hasRequiredDefault(document) ? made : false;
     this.compiled.set(key, kept);
-    return kept ?? undefined;
+    return kept || undefined;
   }
 
   /**
