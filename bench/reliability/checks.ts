@@ -30,15 +30,18 @@ const MEMORY_GROWTH_ALLOWED = {
 const grewBeyond = (fromMb: number, toMb: number, allowed: { fraction: number; mb: number }) =>
   toMb - fromMb > Math.max(allowed.mb, allowed.fraction * fromMb);
 
+/** The suite's numeric settings, as `main.ts` parses them from the command line. */
+export interface SuiteArgs {
+  fuzz: number;
+  clients: number;
+  seconds: number;
+  thinkMs: number;
+  importLines: number;
+  seed: number;
+}
+
 export interface SuiteContext {
-  args: {
-    fuzz: number;
-    clients: number;
-    seconds: number;
-    thinkMs: number;
-    importLines: number;
-    seed: number;
-  };
+  args: SuiteArgs;
   workDir: string;
   /** Admin URL of the suite's own PostgreSQL. */
   adminUrl: string;

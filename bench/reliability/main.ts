@@ -16,15 +16,9 @@ import {
 } from '../../src/common/db/embedded-postgres';
 import { freePort } from '../../src/common/net';
 import { formatTable, verdictLine, type CheckRow } from './report';
-import { CHECKS, type CheckName, type SuiteContext } from './checks';
+import { CHECKS, type CheckName, type SuiteArgs, type SuiteContext } from './checks';
 
-interface Args {
-  fuzz: number;
-  clients: number;
-  seconds: number;
-  thinkMs: number;
-  importLines: number;
-  seed: number;
+interface Args extends SuiteArgs {
   only: CheckName[];
 }
 
