@@ -12,7 +12,7 @@ import { RunEventType } from '../src/modules/runs/run-event.entity';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { insertRun } from './helpers/seed';
 import { appendEvents, collect, range, seqsOf, setRunStatus, wsClient } from './helpers/live';
-import { launcherlessSupervisor, runEvents, statusesOf } from './helpers/runs';
+import { journalContext, launcherlessSupervisor, runEvents, statusesOf } from './helpers/runs';
 
 const LIVE_EVENTS = `subscription($runId: ID!, $afterSeq: Int) {
   runEvents(runId: $runId, afterSeq: $afterSeq) { seq type payload }
@@ -80,7 +80,7 @@ describe('closing a run’s event log', () => {
     // appendEvents writes rows only; the journal hands out seqs after the run's lastSeq.
     await t.server.ds.query('UPDATE runs SET last_seq = 3 WHERE id = $1', [run.pk]);
     // A line stored after the terminal status still reaches the live subscriber.
-    await t.server.services.journal.locked(Number(run.pk), (r) =>
+    await t.server.services.journal.locked(journalContext(t), Number(run.pk), (r) =>
       r.record([{ type: RunEventType.LOG, payload: { stream: 'stdout', line: 'late' } }]),
     );
     await sub.until((items) => items.length >= 4);

@@ -7,6 +7,9 @@ import { MasteryService } from '../src/modules/mastery/mastery.service';
 import { SampleService } from '../src/modules/samples/sample.service';
 import { TraceService } from '../src/modules/traces/trace.service';
 import { TraceKind } from '../src/modules/traces/trace.entity';
+import type { Announcer } from '../src/common/pubsub/announcer';
+import { RunJournal } from '../src/modules/runs/run-journal';
+import { RunEventType } from '../src/modules/runs/run-event.entity';
 import type { StagedSample } from '../src/modules/samples/sample.import';
 import type { StagedTrace } from '../src/modules/traces/trace.import';
 import { createTestDatabase } from './helpers/test-server';
@@ -88,5 +91,76 @@ describe('withTransaction(ctx, …): service methods join the context’s transa
     });
     assert.equal(await count('samples'), 1);
     assert.equal(await count('traces'), 1);
+  });
+
+  describe('the run journal', () => {
+    /** What the journal announced, each with the run's events another connection saw then. */
+    const heard: { what: string; committedEvents: number }[] = [];
+    const committedEvents = async (runId: number) =>
+      (
+        await ds.query<{ n: number }[]>(
+          'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1',
+          [runId],
+        )
+      )[0].n;
+    const announcer: Announcer = {
+      runEvents: async (runId: number) => {
+        heard.push({ what: 'runEvents', committedEvents: await committedEvents(runId) });
+      },
+      runUpdated: async (runId: number) => {
+        heard.push({ what: 'runUpdated', committedEvents: await committedEvents(runId) });
+      },
+      curriculumUpdated: () => Promise.resolve(),
+      apiKeyChanged: () => Promise.resolve(),
+    };
+    const journal = new RunJournal(announcer);
+    const newRun = async () =>
+      (
+        await ds.query<{ id: number }[]>(
+          `INSERT INTO runs (stage, status) VALUES ('SFT', 'QUEUED') RETURNING id`,
+        )
+      )[0].id;
+    const log = (line: string) => [{ type: RunEventType.LOG, payload: { stream: 'stdout', line } }];
+
+    it('joins the caller’s transaction and announces only after that commits', async () => {
+      const runId = await newRun();
+      heard.length = 0;
+      await withTransaction(ctx, async (tx) => {
+        await journal.locked(tx, runId, (r) => r.record(log('one')));
+        await journal.locked(tx, runId, (r) => r.record(log('two')));
+        assert.deepEqual(heard, [], 'nothing is announced inside the caller’s transaction');
+      });
+      // Both events committed before the first announcement went out.
+      assert.deepEqual(heard, [
+        { what: 'runEvents', committedEvents: 2 },
+        { what: 'runUpdated', committedEvents: 2 },
+        { what: 'runEvents', committedEvents: 2 },
+        { what: 'runUpdated', committedEvents: 2 },
+      ]);
+    });
+
+    it('rolls back with the caller’s transaction, announcing nothing', async () => {
+      const runId = await newRun();
+      heard.length = 0;
+      await assert.rejects(
+        withTransaction(ctx, async (tx) => {
+          await journal.locked(tx, runId, (r) => r.record(log('one')));
+          throw new Error('what came after the event failed');
+        }),
+        /came after the event failed/,
+      );
+      assert.equal(await committedEvents(runId), 0);
+      assert.deepEqual(heard, []);
+    });
+
+    it('opens its own transaction for a context with none', async () => {
+      const runId = await newRun();
+      heard.length = 0;
+      await journal.locked(ctx, runId, (r) => r.record(log('one')));
+      assert.deepEqual(heard, [
+        { what: 'runEvents', committedEvents: 1 },
+        { what: 'runUpdated', committedEvents: 1 },
+      ]);
+    });
   });
 });

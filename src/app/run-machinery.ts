@@ -8,6 +8,7 @@ import { RunDispatcher } from '../modules/runs/run.dispatcher';
 import type { RunJournal } from '../modules/runs/run-journal';
 import { RunSupervisor } from '../modules/runs/run.supervisor';
 import type { JobQueue } from '../common/db/job-queue';
+import type { ContextFactory } from '../common/request-context';
 
 /** The gpu-runner folder of this repository (dist/src/app -> repo root). */
 const DEFAULT_RUNNER_DIR = path.resolve(__dirname, '..', '..', '..', 'gpu-runner');
@@ -25,7 +26,13 @@ export function createRunMachinery(
     log: Logger;
     publicUrl: () => string;
   },
-  services: { journal: RunJournal; apiKeys: ApiKeyService; queue: JobQueue },
+  services: {
+    journal: RunJournal;
+    apiKeys: ApiKeyService;
+    queue: JobQueue;
+    /** The context of a queue job or of the supervisor's work (SYSTEM). */
+    contextFor: ContextFactory;
+  },
 ) {
   const { config, ds, log, publicUrl } = deps;
   const launchers: Record<string, Launcher> = {
@@ -42,6 +49,7 @@ export function createRunMachinery(
   const supervisor = new RunSupervisor({
     ds,
     journal: services.journal,
+    contextFor: services.contextFor,
     apiKeys: services.apiKeys,
     launchers,
     heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
@@ -52,6 +60,7 @@ export function createRunMachinery(
     {
       ds,
       journal: services.journal,
+      contextFor: services.contextFor,
       apiKeys: services.apiKeys,
       supervisor,
       queue: services.queue,

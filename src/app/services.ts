@@ -2,12 +2,11 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createRunMachinery } from './run-machinery';
-import { SYSTEM } from '../common/auth/principal';
 import { createJobQueue, stopJobQueue } from '../common/db/job-queue';
 import type { CursorCodec } from '../common/pagination';
 import type { Announcer } from '../common/pubsub/announcer';
 import type { AnnouncementSource } from '../common/pubsub/bus';
-import { createRequestContext } from '../common/request-context';
+import { createSystemContext, type ContextFactory } from '../common/request-context';
 import { ApiKeyService } from '../modules/api-keys/api-key.service';
 import { BridgeService } from '../modules/bridge/bridge.service';
 import { BulkService } from '../modules/bulk/bulk.service';
@@ -50,8 +49,16 @@ export interface ServiceDeps {
  */
 export function createServices(deps: ServiceDeps) {
   const { config, ds, live } = deps;
+  /** Contexts of the work the server does on its own (SYSTEM), each with its id in its log. */
+  const systemContexts =
+    (component: string): ContextFactory =>
+    (id) =>
+      createSystemContext(
+        { ds, cursors: deps.cursors, announcements: live },
+        { id, log: deps.log.child({ component, requestId: id }) },
+      );
   const apiKeys = new ApiKeyService(ds, live, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
-  const journal = new RunJournal(ds, live);
+  const journal = new RunJournal(live);
   const mastery = new MasteryService();
   const traces = new TraceService(mastery);
   const datasets = new DatasetService();
@@ -63,7 +70,12 @@ export function createServices(deps: ServiceDeps) {
   const manifests = new ManifestService(samples);
   // One job queue (pg-boss) for the process: the runs' dispatcher and the webhooks' share it.
   const queue = createJobQueue(deps.databaseUrl, deps.log.child({ component: 'queue' }));
-  const machinery = createRunMachinery(deps, { journal, apiKeys, queue });
+  const machinery = createRunMachinery(deps, {
+    journal,
+    apiKeys,
+    queue,
+    contextFor: systemContexts('runs'),
+  });
   const runs = new RunService({
     journal,
     manifests,
@@ -76,20 +88,22 @@ export function createServices(deps: ServiceDeps) {
   const experiments = new ExperimentService({ runs, manifests, curricula });
   const ticker = new CurriculumTicker(
     curricula,
-    createRequestContext(
+    createSystemContext(
       { ds, cursors: deps.cursors, announcements: live },
-      {
-        id: 'curriculum-engine',
-        log: deps.log.child({ component: 'curricula' }),
-        principal: SYSTEM,
-      },
+      { id: 'curriculum-engine', log: deps.log.child({ component: 'curricula' }) },
     ),
     config.CURRICULUM_TICK_MS,
     // Experiments ride the same poll: their runs end the same way and need the same care.
     [experiments],
   );
   const webhookDispatcher = new WebhookDispatcher(
-    { ds, queue, announcements: live, log: deps.log.child({ component: 'webhooks' }) },
+    {
+      ds,
+      queue,
+      announcements: live,
+      log: deps.log.child({ component: 'webhooks' }),
+      contextFor: systemContexts('webhooks'),
+    },
     {
       maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
       retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
@@ -112,7 +126,7 @@ export function createServices(deps: ServiceDeps) {
     journal,
     manifests,
     runs,
-    runner: new RunnerService(ds, journal, checkpoints, traces, critiques),
+    runner: new RunnerService(journal, checkpoints, traces, critiques),
     samples,
     traces,
     webhooks: new WebhookService(ds),

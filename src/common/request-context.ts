@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
-import type { Principal } from './auth/principal';
+import { SYSTEM, type Principal } from './auth/principal';
 import { LoaderRegistry } from './loaders';
 import type { CursorCodec } from './pagination';
 import type { AnnouncementSource } from './pubsub/bus';
@@ -24,24 +24,39 @@ export interface RequestContext {
   announcements: AnnouncementSource;
   /** The transaction the work is in, inside `withTransaction`; absent outside one. */
   manager?: EntityManager;
+  /** Set with `manager`: queues work for after the outermost transaction commits. */
+  afterCommit?: (work: () => Promise<void>) => void;
 }
 
 /** A context inside a transaction: what services that write together receive. */
-export type TransactionContext = RequestContext & { manager: EntityManager };
+export type TransactionContext = RequestContext & {
+  manager: EntityManager;
+  afterCommit: (work: () => Promise<void>) => void;
+};
 
 /**
  * Runs `work` in one transaction, handing it the context with the transaction in it, so the
  * service methods it calls write through `tx.manager` and commit together (Vendure passes its
  * RequestContext the same way). Inside a transaction already, it joins that one: the outer
- * caller commits. Announce only after the outermost call returns.
+ * caller commits. What `tx.afterCommit` queued (announcements) runs in order once the outermost
+ * transaction has committed, before it returns; nothing of it runs after a rollback. This is the
+ * one place in src/ that opens a transaction (eslint.config.mjs keeps it so for src/modules).
  */
-export function withTransaction<T>(
+export async function withTransaction<T>(
   ctx: RequestContext,
   work: (tx: TransactionContext) => Promise<T>,
 ): Promise<T> {
   if (ctx.manager) return work(ctx as TransactionContext);
-  return ctx.ds.transaction((manager) => work({ ...ctx, manager }));
+  const committed: (() => Promise<void>)[] = [];
+  const result = await ctx.ds.transaction((manager) =>
+    work({ ...ctx, manager, afterCommit: (then) => void committed.push(then) }),
+  );
+  for (const then of committed) await then();
+  return result;
 }
+
+/** Builds the context of background work from its id (a queue job, a run's exit, a fan-out). */
+export type ContextFactory = (requestId: string) => RequestContext;
 
 /** The same context for GraphQL operations and REST handlers, built after authentication. */
 export function createRequestContext(
@@ -58,4 +73,15 @@ export function createRequestContext(
     ds: deps.ds,
     announcements: deps.announcements,
   };
+}
+
+/**
+ * The context of work the server does on its own behalf (queue jobs, the run supervisor, the
+ * curriculum engine, webhook fan-outs): the SYSTEM principal, a request id naming the work.
+ */
+export function createSystemContext(
+  deps: { ds: DataSource; cursors: CursorCodec; announcements: AnnouncementSource },
+  req: { id: string; log: Logger },
+): RequestContext {
+  return createRequestContext(deps, { ...req, principal: SYSTEM });
 }

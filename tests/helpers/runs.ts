@@ -17,6 +17,7 @@ import { StatementCounter } from '../../src/common/db/data-source';
 import { adminDatabaseUrl, type GqlResult, type TestServer } from './test-server';
 import { gqlOk, pkOf } from './seed';
 import { RunSupervisor } from '../../src/modules/runs/run.supervisor';
+import type { RequestContext } from '../../src/common/request-context';
 import { groupMembers, procStat } from './processes';
 import { tempDir } from './temp';
 export { groupMembers, procStat };
@@ -318,6 +319,9 @@ export async function reopenTestServer(
   };
 }
 
+/** The part of a context the run journal uses: the data source its transactions open on. */
+export const journalContext = (t: TestServer) => ({ ds: t.server.ds }) as RequestContext;
+
 /**
  * A RunSupervisor on the test server's database with no launchers: what the tests use to report
  * a process's exit the way the launchers report it, through the real journal.
@@ -326,6 +330,7 @@ export function launcherlessSupervisor(t: TestServer): RunSupervisor {
   return new RunSupervisor({
     ds: t.server.ds,
     journal: t.server.services.journal,
+    contextFor: () => journalContext(t),
     apiKeys: t.server.services.apiKeys,
     launchers: {},
     heartbeatTimeoutMs: 30_000,

@@ -1,7 +1,8 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { Announcer } from '../../common/pubsub/announcer';
 import { conflict, notFound } from '../../common/errors';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { Run, RunStatus } from './run.entity';
 import { RunEvent, RunEventType } from './run-event.entity';
 import { assertMove, isTerminal } from './run-status';
@@ -146,31 +147,29 @@ export class LockedRun {
 }
 
 export class RunJournal {
-  constructor(
-    private readonly ds: DataSource,
-    private readonly announcer: Announcer,
-  ) {}
+  constructor(private readonly announcer: Announcer) {}
 
   /**
-   * Runs `work` with the run's row locked (FOR UPDATE) in one transaction; announces its events
-   * and changes once committed.
+   * Runs `work` with the run's row locked (FOR UPDATE) in the context's transaction (its own
+   * when the context has none); announces its events and changes once that has committed.
    */
-  async locked<T>(runId: number, work: (run: LockedRun) => Promise<T>): Promise<T> {
-    const { result, locked, changed } = await this.ds.transaction(async (manager) => {
-      const run = await manager
+  locked<T>(ctx: RequestContext, runId: number, work: (run: LockedRun) => Promise<T>): Promise<T> {
+    return withTransaction(ctx, async (tx) => {
+      const run = await tx.manager
         .getRepository(Run)
         .createQueryBuilder('r')
         .setLock('pessimistic_write')
         .where('r.id = :id', { id: runId })
         .getOne();
       if (!run) throw notFound('Run', String(runId));
-      const locked = new LockedRun(manager, run);
+      const locked = new LockedRun(tx.manager, run);
       const result = await work(locked);
       const changed = await locked.flush();
-      return { result, locked, changed };
+      tx.afterCommit(async () => {
+        if (locked.eventsRecorded > 0) await this.announcer.runEvents(runId, locked.run.lastSeq);
+        if (changed) await this.announcer.runUpdated(runId);
+      });
+      return result;
     });
-    if (locked.eventsRecorded > 0) await this.announcer.runEvents(runId, locked.run.lastSeq);
-    if (changed) await this.announcer.runUpdated(runId);
-    return result;
   }
 }

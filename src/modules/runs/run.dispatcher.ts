@@ -12,6 +12,7 @@ import type { RunDispatch } from './run.service';
 import type { RunSupervisor } from './run.supervisor';
 import { isTerminal, LIVE } from './run-status';
 import { InFlightJobs, type JobQueue } from '../../common/db/job-queue';
+import type { ContextFactory, RequestContext } from '../../common/request-context';
 
 export interface DispatcherOptions {
   launchers: Record<string, Launcher>;
@@ -53,6 +54,8 @@ export class RunDispatcher implements RunDispatch {
       journal: RunJournal;
       apiKeys: ApiKeyService;
       supervisor: RunSupervisor;
+      /** A job's context (the SYSTEM principal): the journal writes in its transactions. */
+      contextFor: ContextFactory;
       /** The process's job queue, started and stopped by the composition root. */
       queue: JobQueue;
       log: Logger;
@@ -75,7 +78,8 @@ export class RunDispatcher implements RunDispatch {
         queueName(name),
         { batchSize: 1, pollingIntervalSeconds: QUEUE_POLL_SECONDS },
         async ([job]) => {
-          await this.inFlight.track(this.handle(job.data.runId));
+          const ctx = this.deps.contextFor(`${queueName(name)}:${job.id}`);
+          await this.inFlight.track(this.handle(ctx, job.data.runId));
           // More may be waiting: fetch again at once instead of after the polling interval.
           this.boss.notifyWorker(worker);
         },
@@ -120,7 +124,7 @@ export class RunDispatcher implements RunDispatch {
       .getCount();
   }
 
-  private async handle(runId: number): Promise<void> {
+  private async handle(ctx: RequestContext, runId: number): Promise<void> {
     const run = await this.deps.ds.getRepository(Run).findOneBy({ id: runId });
     if (!run || run.status !== RunStatus.QUEUED) return; // cancelled while queued
     const limit = this.opts.maxConcurrent[run.launcher] ?? 1;
@@ -129,17 +133,17 @@ export class RunDispatcher implements RunDispatch {
       if (this.stopping) return;
       await new Promise((r) => setTimeout(r, SLOT_POLL_MS));
     }
-    const moved = await this.deps.journal.locked(runId, async (r) => {
+    const moved = await this.deps.journal.locked(ctx, runId, async (r) => {
       if (r.run.status !== RunStatus.QUEUED) return false;
       await r.move(RunStatus.STARTING, { detail: { launcher: r.run.launcher } });
       return true;
     });
     if (!moved) return;
     try {
-      await this.launch(run);
+      await this.launch(ctx, run);
     } catch (err) {
       this.deps.log.error({ err, runId }, 'launch failed');
-      await this.deps.journal.locked(runId, async (r) => {
+      await this.deps.journal.locked(ctx, runId, async (r) => {
         if (r.run.status === RunStatus.STARTING || r.run.status === RunStatus.CANCELLING) {
           await r.move(RunStatus.FAILED, {
             error: `The ${run.launcher} launcher could not start the runner: ${(err as Error).message}`,
@@ -152,7 +156,7 @@ export class RunDispatcher implements RunDispatch {
     }
   }
 
-  private async launch(run: Run): Promise<void> {
+  private async launch(ctx: RequestContext, run: Run): Promise<void> {
     const launcher = this.opts.launchers[run.launcher];
     if (!launcher) throw new Error(`no launcher named ${run.launcher} is configured`);
     const workDir = path.resolve(this.opts.runsDir, `run-${run.id}-attempt-${run.attempt}`);
@@ -186,7 +190,7 @@ export class RunDispatcher implements RunDispatch {
         },
       },
     );
-    await this.deps.journal.locked(run.id, (r) => {
+    await this.deps.journal.locked(ctx, run.id, (r) => {
       r.set({ externalId: job.externalId });
       return Promise.resolve();
     });

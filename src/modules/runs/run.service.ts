@@ -141,9 +141,9 @@ export class RunService {
   }
 
   /** QUEUED runs are cancelled at once; live ones go CANCELLING until their runner stops. */
-  async cancel(_ctx: RequestContext, globalId: string): Promise<Run> {
+  async cancel(ctx: RequestContext, globalId: string): Promise<Run> {
     const runId = Number(idOf('Run', globalId));
-    const run = await this.deps.journal.locked(runId, async (r) => {
+    const run = await this.deps.journal.locked(ctx, runId, async (r) => {
       if (r.run.status === RunStatus.QUEUED) {
         await r.move(RunStatus.CANCELLING);
         await r.move(RunStatus.CANCELLED, { detail: { reason: 'cancelled before it started' } });

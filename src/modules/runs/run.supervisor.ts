@@ -5,6 +5,7 @@ import type { ApiKeyService } from '../api-keys/api-key.service';
 import { Run, RunStatus } from './run.entity';
 import { RunEventType } from './run-event.entity';
 import type { RunJournal } from './run-journal';
+import type { ContextFactory } from '../../common/request-context';
 import { isTerminal, LIVE, TERMINAL } from './run-status';
 
 /** Log lines of a runner are written in small batches, not one transaction per line. */
@@ -38,6 +39,8 @@ export class RunSupervisor {
     private readonly deps: {
       ds: DataSource;
       journal: RunJournal;
+      /** The context of one piece of its work (the SYSTEM principal), for the journal. */
+      contextFor: ContextFactory;
       apiKeys: ApiKeyService;
       launchers: Record<string, Launcher>;
       heartbeatTimeoutMs: number;
@@ -86,7 +89,8 @@ export class RunSupervisor {
         const lines = this.pendingLogs.get(runId);
         if (!lines?.length) return;
         this.pendingLogs.delete(runId);
-        await this.deps.journal.locked(runId, async (r) => {
+        const ctx = this.deps.contextFor(`run-${runId}:logs`);
+        await this.deps.journal.locked(ctx, runId, async (r) => {
           if (r.run.eventsClosedAt !== null) {
             // Closed by the sweep after its grace, with the process still writing: the lines
             // stay in the runner's output files, but the log subscribers read is final.
@@ -117,7 +121,7 @@ export class RunSupervisor {
   async onExit(runId: number, state: Exited): Promise<void> {
     await this.flushLogs(runId);
     const lastLines = await this.lastLogLines(runId);
-    await this.deps.journal.locked(runId, async (r) => {
+    await this.deps.journal.locked(this.deps.contextFor(`run-${runId}:exit`), runId, async (r) => {
       const exit = { exitCode: state.exitCode, exitSignal: state.signal };
       if (isTerminal(r.run.status)) {
         if (r.run.eventsClosedAt === null) r.set(exit); // a second exit report changes nothing
@@ -199,7 +203,9 @@ export class RunSupervisor {
         run.externalId && launcher ? await launcher.status(run.externalId) : { state: 'UNKNOWN' };
       if (state.state === 'PENDING' || state.state === 'RUNNING') continue;
       await this.flushLogs(run.id);
-      await this.deps.journal.locked(run.id, (r) => Promise.resolve(r.closeEvents()));
+      await this.deps.journal.locked(this.deps.contextFor(`run-${run.id}:close-log`), run.id, (r) =>
+        Promise.resolve(r.closeEvents()),
+      );
     }
   }
 

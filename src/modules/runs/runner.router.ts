@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { RestDeps } from '../../common/rest-deps';
+import type { RequestContext } from '../../common/request-context';
 import { enterRequestScope } from '../../common/db/request-scope';
 import { jsonBody } from '../../common/body-charset';
 import { assertSafeValue } from '../../common/text-guard';
@@ -46,36 +47,41 @@ export function runnerRouter(
   });
   router.use(enterRequestScope);
 
-  /** The run named in the path, after checking the key may act for it: a RUNNER key of it. */
-  async function runOf(req: Request): Promise<Run> {
-    const { principal } = deps.contextOf(req);
+  /**
+   * The request's context and the run named in the path, after checking the key may act for it:
+   * a RUNNER key of it. The context's principal is that key; RunnerService writes through it.
+   */
+  async function runOf(req: Request): Promise<{ ctx: RequestContext; run: Run }> {
+    const ctx = deps.contextOf(req);
     const runId = Number(idOf('Run', String(req.params.runId)));
-    if (!principal.scopes.has(ApiKeyScope.RUNNER) || principal.runId !== runId) {
+    if (!ctx.principal.scopes.has(ApiKeyScope.RUNNER) || ctx.principal.runId !== runId) {
       throw forbidden('This key may not act for this run');
     }
-    return runner.run(runId);
+    return { ctx, run: await runner.run(ctx, runId) };
   }
 
   router.get(
     '/spec',
     route(async (req, res) => {
-      res.json(await runner.spec(await runOf(req)));
+      const { ctx, run } = await runOf(req);
+      res.json(await runner.spec(ctx, run));
     }),
   );
 
   router.get(
     '/manifest',
     route(async (req, res) => {
-      const { sql, params, toRecord } = runner.manifestItems(await runOf(req));
-      await streamNdjson(deps.contextOf(req).ds, res, sql, params, toRecord);
+      const { ctx, run } = await runOf(req);
+      const { sql, params, toRecord } = runner.manifestItems(run);
+      await streamNdjson(ctx.ds, res, sql, params, toRecord);
     }),
   );
 
   router.post(
     '/events',
     route(async (req, res) => {
-      const run = await runOf(req);
-      const answer = await runner.events(run, parseBody(eventsBody, req.body).events);
+      const { ctx, run } = await runOf(req);
+      const answer = await runner.events(ctx, run, parseBody(eventsBody, req.body).events);
       hooks.eventsStored?.(answer.stored);
       res.json(answer);
     }),
@@ -84,32 +90,32 @@ export function runnerRouter(
   router.post(
     '/checkpoints',
     route(async (req, res) => {
-      const run = await runOf(req);
-      res.json(await runner.registerCheckpoint(run, parseBody(checkpointBody, req.body)));
+      const { ctx, run } = await runOf(req);
+      res.json(await runner.registerCheckpoint(ctx, run, parseBody(checkpointBody, req.body)));
     }),
   );
 
   router.post(
     '/rollouts',
     route(async (req, res) => {
-      const run = await runOf(req);
-      res.json(await runner.storeRollouts(run, parseBody(rolloutsBody, req.body).rollouts));
+      const { ctx, run } = await runOf(req);
+      res.json(await runner.storeRollouts(ctx, run, parseBody(rolloutsBody, req.body).rollouts));
     }),
   );
 
   router.post(
     '/traces',
     route(async (req, res) => {
-      const run = await runOf(req);
-      res.json(await runner.storeTraces(run, parseBody(tracesBody, req.body).traces));
+      const { ctx, run } = await runOf(req);
+      res.json(await runner.storeTraces(ctx, run, parseBody(tracesBody, req.body).traces));
     }),
   );
 
   router.post(
     '/critiques',
     route(async (req, res) => {
-      const run = await runOf(req);
-      res.json(await runner.storeCritiques(run, parseBody(critiquesBody, req.body).critiques));
+      const { ctx, run } = await runOf(req);
+      res.json(await runner.storeCritiques(ctx, run, parseBody(critiquesBody, req.body).critiques));
     }),
   );
 

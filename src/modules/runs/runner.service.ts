@@ -1,7 +1,7 @@
-import type { DataSource } from 'typeorm';
 import { badInput } from '../../common/errors';
 import type { NdjsonQuery } from '../../common/ndjson-export';
 import { fromGlobalId, toGlobalId } from '../../common/ids';
+import { withTransaction, type RequestContext } from '../../common/request-context';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import type { CheckpointService } from '../checkpoints/checkpoint.service';
 import type { CritiqueService } from '../critiques/critique.service';
@@ -40,28 +40,28 @@ function idFor(type: 'Sample' | 'Trace', globalId: string, field: string): strin
  * What a runner asks of the API (gpu-runner/PROTOCOL.md): its spec and manifest, its events
  * (status moves, progress, metrics; each batch a heartbeat), the checkpoints it wrote and its
  * outputs (rollouts, bridged traces, critiques). Outputs are stored by the modules that own
- * their tables; everything that changes the run goes through its journal.
+ * their tables; everything that changes the run goes through its journal. Each method takes the
+ * runner request's context (its principal is the run's RUNNER key) and writes in its transaction.
  */
 export class RunnerService {
   constructor(
-    private readonly ds: DataSource,
     private readonly journal: RunJournal,
     private readonly checkpoints: CheckpointService,
     private readonly traces: TraceService,
     private readonly critiques: CritiqueService,
   ) {}
 
-  run(runId: number): Promise<Run> {
-    return this.ds.getRepository(Run).findOneByOrFail({ id: runId });
+  run(ctx: RequestContext, runId: number): Promise<Run> {
+    return ctx.ds.getRepository(Run).findOneByOrFail({ id: runId });
   }
 
   /** GET /spec: the run, its input checkpoint and its manifest's summary. */
-  async spec(run: Run) {
+  async spec(ctx: RequestContext, run: Run) {
     const checkpoint = run.inputCheckpointId
-      ? await this.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId })
+      ? await ctx.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId })
       : null;
     const manifest = run.manifestId
-      ? await this.ds.getRepository(Manifest).findOneBy({ id: run.manifestId })
+      ? await ctx.ds.getRepository(Manifest).findOneBy({ id: run.manifestId })
       : null;
     return {
       run: {
@@ -115,10 +115,11 @@ export class RunnerService {
    * one transition table; the last PROGRESS and the merged METRICs go on the run.
    */
   events(
+    ctx: RequestContext,
     run: Run,
     events: RunnerEvents,
   ): Promise<RunnerEventsAnswer & { runStatus: string; cancelRequested: boolean }> {
-    return this.journal.locked(run.id, async (r) => {
+    return this.journal.locked(ctx, run.id, async (r) => {
       const { stored, duplicates, ignored } = await recordRunnerEvents(r, events);
       const changes: Partial<Run> = { heartbeatAt: new Date() };
       const metrics = { ...r.run.metrics };
@@ -142,8 +143,12 @@ export class RunnerService {
    * POST /checkpoints: registered by CheckpointService in the journal's transaction, so the
    * checkpoint, the run's output and its ARTIFACT event commit together.
    */
-  registerCheckpoint(run: Run, body: RunnerCheckpoint): Promise<{ id: string; name: string }> {
-    return this.journal.locked(run.id, async (r) => {
+  registerCheckpoint(
+    ctx: RequestContext,
+    run: Run,
+    body: RunnerCheckpoint,
+  ): Promise<{ id: string; name: string }> {
+    return this.journal.locked(ctx, run.id, async (r) => {
       const checkpoint = await this.checkpoints.register(r.manager, {
         name: body.name,
         uri: body.uri,
@@ -170,11 +175,12 @@ export class RunnerService {
    * the runner's grade is kept); a PROBE run's rollouts add to its checkpoint's pass rates.
    */
   async storeRollouts(
+    ctx: RequestContext,
     run: Run,
     rollouts: RunnerRollouts,
   ): Promise<{ inserted: number; existing: number }> {
     const producer = run.inputCheckpointId
-      ? ((await this.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId }))?.name ??
+      ? ((await ctx.ds.getRepository(Checkpoint).findOneBy({ id: run.inputCheckpointId }))?.name ??
         null)
       : `run-${run.id}`;
     const rows = rollouts.map((r) => ({
@@ -191,8 +197,8 @@ export class RunnerService {
         graderVersion: r.graderVersion ?? undefined,
       },
     }));
-    const { inserted, existing } = await this.ds.transaction((m) =>
-      this.traces.write(m, rows, {
+    const { inserted, existing } = await withTransaction(ctx, (tx) =>
+      this.traces.write(tx.manager, rows, {
         runId: run.id,
         attemptsOf: run.stage === RunStage.PROBE ? run.inputCheckpointId : null,
       }),
@@ -202,6 +208,7 @@ export class RunnerService {
 
   /** POST /traces (BRIDGE): those that grade wrong are kept, flagged and counted as rejected. */
   async storeTraces(
+    ctx: RequestContext,
     run: Run,
     traces: RunnerTraces,
   ): Promise<{ inserted: number; existing: number; verified: number; rejected: number }> {
@@ -218,7 +225,7 @@ export class RunnerService {
       inserted,
       existing,
       traces: graded,
-    } = await this.ds.transaction(async (m) => {
+    } = await withTransaction(ctx, async ({ manager: m }) => {
       await this.traces.assertLineage(
         m,
         rows.flatMap((t, i) =>
@@ -245,6 +252,7 @@ export class RunnerService {
 
   /** POST /critiques (CRITIQUE): stored by CritiqueService with their graded traces. */
   storeCritiques(
+    ctx: RequestContext,
     run: Run,
     critiques: RunnerCritiques,
   ): Promise<{ inserted: number; existing: number; verified: number }> {
@@ -259,6 +267,6 @@ export class RunnerService {
       solution: c.solution ?? null,
       teacher: c.teacher,
     }));
-    return this.ds.transaction((m) => this.critiques.store(m, run.id, items));
+    return withTransaction(ctx, (tx) => this.critiques.store(tx.manager, run.id, items));
   }
 }

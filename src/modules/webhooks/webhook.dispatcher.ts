@@ -7,6 +7,7 @@ import { WebhookEvent } from './webhook.entity';
 import { WebhookDeliveryStatus } from './webhook-delivery.entity';
 import { InFlightJobs, type JobQueue } from '../../common/db/job-queue';
 import { outsideRequestScope } from '../../common/db/request-scope';
+import { withTransaction, type ContextFactory } from '../../common/request-context';
 
 /** Runs SQL on one connection (inside the fan-out's transaction). */
 type Sql = <T>(text: string, values?: unknown[]) => Promise<T[]>;
@@ -54,6 +55,8 @@ export class WebhookDispatcher {
   private running: Promise<void> | undefined;
   private stopped = false;
   private worker?: string;
+  /** Fan-outs so far: each one's number names its context. */
+  private fanOuts = 0;
 
   constructor(
     /**
@@ -65,6 +68,8 @@ export class WebhookDispatcher {
       queue: JobQueue;
       announcements: AnnouncementSource;
       log: Logger;
+      /** A fan-out's context (the SYSTEM principal): its transaction goes through it. */
+      contextFor: ContextFactory;
     },
     private readonly opts: WebhookDispatcherOptions,
   ) {
@@ -142,7 +147,9 @@ export class WebhookDispatcher {
 
   /** Queues what hooks have not got yet, for these runs and curricula (null: all of them). */
   private async fanOut(runIds: number[] | null, curriculumIds: number[] | null): Promise<void> {
-    const queued = await this.transaction(async (m) => {
+    const ctx = this.deps.contextFor(`webhook-fan-out:${++this.fanOuts}`);
+    const queued = await withTransaction(ctx, async ({ manager }) => {
+      const m: Sql = <R>(text: string, values?: unknown[]) => manager.query<R[]>(text, values);
       const fresh: NewDelivery[] = [];
       if (runIds === null || runIds.length > 0)
         fresh.push(...(await this.runDeliveries(m, runIds)));
@@ -279,12 +286,6 @@ export class WebhookDispatcher {
           executeSql: (text, values) => m(text, values).then((rows) => ({ rows })),
         },
       },
-    );
-  }
-
-  private transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    return this.deps.ds.transaction((manager) =>
-      work(<R>(text: string, values?: unknown[]) => manager.query<R[]>(text, values)),
     );
   }
 
