@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../src/common/request-context';
+import { withTransaction, type RequestContext } from '../src/common/request-context';
 import { AppError } from '../src/common/errors';
 import { ManifestPurpose, type Manifest } from '../src/modules/manifests/manifest.entity';
 import type { ManifestSelection } from '../src/modules/manifests/manifest.service';
@@ -93,14 +93,19 @@ describe('manifests', () => {
     ({ ds: t.server.ds, services: t.server.services }) as unknown as RequestContext;
 
   const freeze = (purpose: ManifestPurpose, selection: ManifestSelection) =>
-    t.server.services.manifests.freeze(serviceCtx(), t.server.ds.manager, purpose, selection);
+    withTransaction(serviceCtx(), (tx) =>
+      t.server.services.manifests.freeze(tx, tx.manager, purpose, selection),
+    );
 
   const freezeSql = (
     purpose: ManifestPurpose,
     sql: string,
     params: unknown[],
     opts?: { allowEmpty?: boolean },
-  ) => t.server.services.manifests.freezeFromSql(t.server.ds.manager, purpose, sql, params, opts);
+  ) =>
+    withTransaction(serviceCtx(), (tx) =>
+      t.server.services.manifests.freezeFromSql(tx.manager, purpose, sql, params, opts),
+    );
 
   const view = async (m: Manifest, vars: Record<string, unknown> = {}) =>
     (

@@ -98,8 +98,9 @@ export class ManifestService {
    * For a training purpose (SFT, RL, BRIDGE, CRITIQUE) samples overlapping an EVAL dataset are
    * left out and recorded in manifest_exclusions, before ordinals and hash are computed. The
    * sha256 is over the lines `ordinal:sample_id:trace_id`, joined by newlines, in ordinal order.
-   * An empty result is BAD_USER_INPUT unless `allowEmpty`. Runs in `manager`'s transaction, or in
-   * its own when `manager` has none.
+   * An empty result is BAD_USER_INPUT unless `allowEmpty`. Runs in `manager`'s transaction, which
+   * the caller opened with `withTransaction` (the manifest, its items and the run it feeds commit
+   * together).
    */
   async freezeFromSql(
     manager: EntityManager,
@@ -109,7 +110,7 @@ export class ManifestService {
     opts: FreezeOptions = {},
   ): Promise<Manifest> {
     if (!manager.queryRunner?.isTransactionActive) {
-      return manager.transaction((m) => this.freezeFromSql(m, purpose, itemsSql, params, opts));
+      throw new Error('freezeFromSql needs a transaction’s manager (withTransaction)');
     }
     const manifest = await manager.save(manager.getRepository(Manifest).create({ purpose }));
     const m = `$${params.length + 1}`;
