@@ -21,6 +21,29 @@ export default tseslint.config(
     },
   },
   {
+    // The transaction travels in the context (ARCHITECTURE.md, "The request context"): src/ opens
+    // one only through withTransaction(ctx, …), which joins the caller's transaction when there
+    // is one. Reading a snapshot (common/db/snapshot-cursor.ts) is the one other BEGIN.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/request-context.ts', 'src/common/db/snapshot-cursor.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(transaction|startTransaction|createQueryRunner)$/]',
+          message:
+            'Open transactions with withTransaction(ctx, …) (common/request-context.ts), so a caller’s transaction is joined.',
+        },
+        {
+          selector: 'Literal[value=/^\\s*(BEGIN|START TRANSACTION)\\b/i]',
+          message:
+            'Open transactions with withTransaction(ctx, …) (common/request-context.ts), not hand-written BEGIN.',
+        },
+      ],
+    },
+  },
+  {
     // Tests read untyped GraphQL responses; node:test's describe/it return promises it awaits.
     files: ['tests/**/*.ts', 'bench/**/*.ts'],
     rules: {

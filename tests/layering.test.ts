@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
 import { removeTempDir, tempDir } from './helpers/temp';
 
 /** The repository root: two levels above dist/tests. */
@@ -105,5 +107,58 @@ describe('the import-boundary rule (.dependency-cruiser.cjs)', () => {
       /one-job-queue: src\/modules\/webhooks\/webhook\.dispatcher\.ts → pg-boss/,
     );
     assert.doesNotMatch(output, /one-job-queue: src\/common\/db\/job-queue\.ts/);
+  });
+});
+
+describe('the transaction rule (eslint.config.mjs): src/ opens a transaction only through withTransaction', () => {
+  // A syntax rule: the type-aware rules are left off, so files need not exist to be linted.
+  const eslint = new ESLint({ cwd: ROOT, overrideConfig: tseslint.configs.disableTypeChecked });
+  /** The lines the rule flags, `text` linted as if it were the file `file` of src/. */
+  const flagged = async (file: string, text?: string): Promise<number[]> => {
+    const [result] =
+      text === undefined
+        ? await eslint.lintFiles([path.join(ROOT, file)])
+        : await eslint.lintText(text, { filePath: path.join(ROOT, file) });
+    return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.line);
+  };
+
+  it('holds for src/', async () => {
+    const results = await eslint.lintFiles([path.join(ROOT, 'src')]);
+    const hits = results.flatMap((r) =>
+      r.messages
+        .filter((m) => m.ruleId === 'no-restricted-syntax')
+        .map((m) => `${path.relative(ROOT, r.filePath)}:${m.line}`),
+    );
+    assert.deepEqual(hits, []);
+  });
+
+  it('fails a module that opens a transaction on its DataSource or a manager, or writes BEGIN', async () => {
+    const lines = await flagged(
+      'src/modules/runs/run.fixture.ts',
+      [
+        "import type { DataSource, EntityManager } from 'typeorm';",
+        "export const a = (ds: DataSource) => ds.transaction((m) => m.query('SELECT 1'));",
+        'export const b = (m: EntityManager) => m.transaction(() => Promise.resolve(1));',
+        "export const c = (m: EntityManager) => m.query('BEGIN');",
+        'export const d = (ds: DataSource) => ds.createQueryRunner();',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(lines, [2, 3, 4, 5]);
+  });
+
+  it('lets a module go through withTransaction, and common/request-context.ts open the transaction', async () => {
+    assert.deepEqual(
+      await flagged(
+        'src/modules/runs/run.fixture.ts',
+        [
+          "import { withTransaction, type RequestContext } from '../../common/request-context';",
+          "export const a = (ctx: RequestContext) => withTransaction(ctx, (tx) => tx.manager.query('SELECT 1'));",
+          '',
+        ].join('\n'),
+      ),
+      [],
+    );
+    assert.deepEqual(await flagged('src/common/request-context.ts'), []);
   });
 });
