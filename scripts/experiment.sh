@@ -12,9 +12,11 @@
 #      and its greedy accuracy on the validation set (an EVAL run on experiment-validation);
 #   3. a routing policy (k 4, temperature 1, minAttempts 4, bridge SELECT) and an experiment of
 #      the arms x seeds at one budget of tokens per seed;
-#   4. waits for it, prints `stagewise experiments status` (per arm: seeds, mean held-out greedy
-#      accuracy, 95% interval, per-level accuracy, tokens used and planned, p-values against the
-#      best arm and against STAGEWISE), the wall time, and as the last line
+#   4. creates it with `stagewise experiments create`, follows it live with `stagewise
+#      experiments watch` (a line per seed finished and per tenth of the budget used), which ends
+#      with the status table (per arm: seeds, mean held-out greedy accuracy, 95% interval,
+#      per-level accuracy, tokens used and planned, p-values against the best arm and against
+#      STAGEWISE); then the wall time, and as the last line
 #      `experiment: best ARM mean X% (CI a–b); STAGEWISE X%; best baseline ARM X%; p=P`
 #      (p: exact McNemar of STAGEWISE against the best baseline over the same eval problems).
 # Exits 0 when the experiment SUCCEEDED, 1 when it paused (the reason is printed), 3 on usage.
@@ -118,43 +120,24 @@ fi
 
 NAME="experiment-$(date +%Y%m%d-%H%M%S)"
 say "Experiment $NAME: arms $ARMS, $SEEDS seed(s), $BUDGET tokens per arm and seed, $ROUNDS round(s)"
-INPUT=$(node -e '
-  const [name, train, evalSet, base, policy, arms, seeds, budget, rounds, configs] = process.argv.slice(1);
-  console.log(JSON.stringify({ input: {
-    name, trainDatasetIds: [train], evalDatasetIds: [evalSet], baseCheckpointId: base,
-    policyId: policy, arms: arms.split(","), seeds: Number(seeds), computeBudget: Number(budget),
-    rounds: Number(rounds), stageConfigs: JSON.parse(configs) } }));' \
-  "$NAME" \
-  "$(gql 'query($n: String!) { dataset(name: $n) { id } }' "{\"n\": \"$TRAIN\"}" | json_get dataset.id)" \
-  "$(gql 'query($n: String!) { dataset(name: $n) { id } }' "{\"n\": \"$EVAL\"}" | json_get dataset.id)" \
-  "$BASE" "$POLICY" "$ARMS" "$SEEDS" "$BUDGET" "$ROUNDS" "$STAGE_CONFIGS")
 T0=$SECONDS
-EID=$(gql 'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id } }' \
-  "$INPUT" | json_get createExperiment.id)
+EID=$(sw experiments create --name "$NAME" --train "$TRAIN" --eval "$EVAL" --base "$BASE" \
+  --policy "$POLICY" --arms "$ARMS" --seeds "$SEEDS" --budget "$BUDGET" --rounds "$ROUNDS" \
+  --stage-configs "$STAGE_CONFIGS")
 echo "Experiment $EID"
 
-STATUS=ACTIVE
-LAST=
-while [ "$STATUS" = ACTIVE ]; do
-  sleep 10
-  STATUS=$(gql 'query($id: ID!) { experiment(id: $id) { status } }' "{\"id\": \"$EID\"}" |
-    json_get experiment.status)
-  LINE=$(sw experiments status "$EID" --json | node -e '
-    const e = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    console.log(e.arms.map((a) => `${a.arm} ${a.seedsDone}/${e.seeds}`).join(", "));')
-  if [ "$LINE" != "$LAST" ]; then
-    echo "[$(took $((SECONDS - T0)))] $STATUS: $LINE"
-    LAST=$LINE
-  fi
-done
+# Live to its end (experimentUpdated): a line per seed finished and per tenth of the budget used,
+# then the status table; its exit code is the outcome.
+set +e
+sw experiments watch "$EID" --reconnect-timeout 600
+OUTCOME=$?
+set -e
 WALL=$((SECONDS - T0))
 
-say "stagewise experiments status $EID"
-sw experiments status "$EID"
 echo
 echo "Experiment wall time: $(took "$WALL") ($SEEDS seed(s) x $(echo "$ARMS" | tr ',' '\n' | wc -l) arms at $BUDGET tokens)"
-if [ "$STATUS" != SUCCEEDED ]; then
-  echo "The experiment ended $STATUS; the server log is $DIR/server.log" >&2
+if [ "$OUTCOME" != 0 ]; then
+  echo "The experiment did not succeed (watch exit $OUTCOME); the server log is $DIR/server.log" >&2
   exit 1
 fi
 sw experiments status "$EID" --json | node -e '

@@ -7,6 +7,7 @@ import {
   createDataset,
   importSamples,
   insertCurriculum,
+  insertExperiment,
   insertPassRate,
   pkOf,
   sampleRefs,
@@ -14,7 +15,7 @@ import {
   type Ref,
 } from './helpers/seed';
 
-describe('stagewise CLI: policies and curricula', () => {
+describe('stagewise CLI: policies, curricula and experiments', () => {
   let t: TestServer;
   let cli: StagewiseCli;
   let train: Ref;
@@ -451,5 +452,92 @@ describe('stagewise CLI: policies and curricula', () => {
         stderr: /cannot reach the stagewise API/,
       },
     ]);
+  });
+
+  it('experiments watch exits 1 on a PAUSED experiment (with the reason and the table) and 0 on a SUCCEEDED one; 3 on an unknown id', async () => {
+    const seeded = (name: string, status: 'PAUSED' | 'SUCCEEDED', pauseReason?: string) =>
+      insertExperiment(t, {
+        name,
+        baseCheckpoint: checkpoint,
+        train: [train],
+        eval: [evalSet],
+        arms: ['SFT_ALL', 'RL_ONLY'],
+        status,
+        pauseReason,
+      });
+    const paused = await seeded('ce-paused', 'PAUSED', 'RL_ONLY seed 1: RL run UnVuOjc failed');
+    const p = await cli.run(['experiments', 'watch', paused.id]);
+    assert.equal(p.code, 1, p.stderr + p.stdout);
+    assert.match(p.stdout, /^Watching experiment ce-paused .*: PAUSED; SFT_ALL, RL_ONLY x 2 seeds/);
+    assert.match(p.stdout, /Experiment ce-paused PAUSED/);
+    assert.match(p.stdout, /paused: RL_ONLY seed 1: RL run UnVuOjc failed/);
+    assert.match(p.stdout, /\nRL_ONLY\s+0\/2\s+-/);
+
+    const done = await seeded('ce-done', 'SUCCEEDED');
+    const d = await cli.run(['experiments', 'watch', done.id]);
+    assert.equal(d.code, 0, d.stderr + d.stdout);
+    assert.match(d.stdout, /Experiment ce-done SUCCEEDED/);
+
+    await cli.expectExits([
+      {
+        args: ['experiments', 'watch', toGlobalId('Experiment', 99999)],
+        code: 3,
+        stderr: /NOT_FOUND/,
+      },
+      {
+        args: ['experiments', 'watch', checkpoint.id],
+        code: 3,
+        stderr: /is a Checkpoint id, not an experiment's/,
+      },
+    ]);
+  });
+
+  it('experiments create: bad arguments exit 3 before any request; what the API refuses exits 1', async () => {
+    const createX = (...options: string[]) => [
+      ...['experiments', 'create', '--name', 'ce-x', '--train', 'cc-train', '--eval', 'cc-eval'],
+      ...['--base', checkpoint.id, '--budget', '1000'],
+      ...options,
+    ];
+    const usage: string[][] = [
+      ['experiments', 'create', '--name', 'x'],
+      createX(),
+      createX('--arms', 'SFT_ALL,LUCK'),
+      createX('--arms', 'SFT_ALL,sft_all'),
+      createX('--arms', 'SFT_ALL', '--seeds', '0'),
+      createX('--arms', 'SFT_ALL', '--budget', 'lots'),
+      createX('--arms', 'SFT_ALL', '--stage-configs', '{"SFT": 3}'),
+      createX('--arms', 'SFT_ALL', '--launcher', 'cloud'),
+      createX('--arms', 'SFT_ALL', 'extra'),
+      ['experiments', 'watch'],
+      ['experiments', 'watch', 'a', '--reconnect-timeout', '0'],
+    ];
+    await cli.expectExits(
+      usage.map((args) => ({ args, code: 3, stderr: /Usage:|must be|--|each arm/, stdout: '' })),
+    );
+    await cli.expectExits([
+      {
+        args: createX('--arms', 'STAGEWISE'),
+        code: 1,
+        stderr: /policyId: the arms STAGEWISE run the method's curriculum.*\[BAD_USER_INPUT\]/,
+      },
+      {
+        args: createX('--arms', 'SFT_ALL', '--eval', 'cc-train'),
+        code: 1,
+        stderr: /\[BAD_USER_INPUT\]/,
+      },
+      {
+        args: createX('--arms', 'SFT_ALL', '--train', 'nope'),
+        code: 1,
+        stderr: /no dataset named/,
+      },
+    ]);
+    const [{ n }] = await t.server.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM experiments WHERE name = 'ce-x'`,
+    );
+    assert.equal(n, 0, 'nothing half-written');
+    const help = await cli.run(['experiments', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /stagewise experiments create --name NAME --train/);
+    assert.match(help.stdout, /stagewise experiments watch ID/);
   });
 });

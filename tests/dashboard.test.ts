@@ -9,8 +9,12 @@ import { runScript, STAGEWISE_CLI } from './helpers/cli';
 import {
   createCheckpoint,
   createPolicy,
+  gqlOk,
   insertCurriculum,
+  insertExperiment,
   insertPassRate,
+  insertRun,
+  insertRunEvents,
   sampleRefs,
   type Ref,
 } from './helpers/seed';
@@ -29,6 +33,7 @@ describe('the dashboard in headless Chromium', () => {
   let origin: string;
   let checkpoint: Ref;
   let curriculum: Ref;
+  let datasetRef: Ref;
   /** Requests the page tried to send anywhere but the API server (all aborted). */
   const outside: string[] = [];
   /** Every URL the page requested from the server. */
@@ -38,7 +43,7 @@ describe('the dashboard in headless Chromium', () => {
     t = await startTestServer(runEnv());
     origin = new URL(t.url).origin;
     const dataset = await loadTask(t, 'dash-arith');
-    const datasetRef = { id: dataset.id, pk: dataset.pk };
+    datasetRef = { id: dataset.id, pk: dataset.pk };
 
     // A checkpoint's pass rates: 40 samples, 8 attempts each, every rate from 0/8 to 8/8.
     // Checkpoint names as long as a real curriculum's (they must not widen the table).
@@ -114,6 +119,39 @@ describe('the dashboard in headless Chromium', () => {
       .$(`tr[data-run-id="${runId}"]`)
       .then((row) => row?.getAttribute('data-status') ?? null)
       .catch(() => null);
+
+  /**
+   * The data tables of these sections (uPlot's legends are tables too, inside the charts) have
+   * rows and fit their boxes without a scrollbar; measured in one page-side call.
+   */
+  async function assertTablesFit(sections: string[]) {
+    const boxes = await page.$$eval(
+      sections.map((id) => `#${id} .scroll > table`).join(', '),
+      (tables) =>
+        tables.map((table) => {
+          const box = table.parentElement!;
+          return {
+            table: table.closest('section')?.id,
+            rows: table.querySelectorAll('tbody tr').length,
+            scrollWidth: box.scrollWidth,
+            clientWidth: box.clientWidth,
+            tableWidth: Math.ceil(table.getBoundingClientRect().width),
+          };
+        }),
+    );
+    assert.deepEqual(boxes.map((b) => b.table).sort(), [...sections].sort());
+    for (const box of boxes) {
+      assert.ok(box.rows > 0, `${box.table} has rows: ${JSON.stringify(box)}`);
+      assert.ok(
+        box.scrollWidth <= box.clientWidth,
+        `${box.table} overflows: ${JSON.stringify(box)}`,
+      );
+      assert.ok(
+        box.tableWidth <= box.clientWidth,
+        `${box.table} overflows: ${JSON.stringify(box)}`,
+      );
+    }
+  }
 
   it('a wrong key shows a clear error on the page', async () => {
     const wrong = await context.newPage();
@@ -226,31 +264,8 @@ describe('the dashboard in headless Chromium', () => {
   it('at 1400 px no table is cut off: each fits its box without a scrollbar', async () => {
     assert.equal(page.viewportSize()?.width, 1400);
     await page.locator('#round-rows tr').nth(1).waitFor();
-    // The data tables (uPlot's legends are tables too, inside the charts).
-    const boxes = await page.$$eval('.scroll > table', (tables) =>
-      tables.map((table) => {
-        const box = table.parentElement!;
-        return {
-          table: table.closest('section')?.id,
-          rows: table.querySelectorAll('tbody tr').length,
-          scrollWidth: box.scrollWidth,
-          clientWidth: box.clientWidth,
-          tableWidth: Math.ceil(table.getBoundingClientRect().width),
-        };
-      }),
-    );
-    assert.deepEqual(boxes.map((b) => b.table).sort(), ['curriculum', 'runs']);
-    for (const box of boxes) {
-      assert.ok(box.rows > 0, `${box.table} has rows: ${JSON.stringify(box)}`);
-      assert.ok(
-        box.scrollWidth <= box.clientWidth,
-        `${box.table} overflows: ${JSON.stringify(box)}`,
-      );
-      assert.ok(
-        box.tableWidth <= box.clientWidth,
-        `${box.table} overflows: ${JSON.stringify(box)}`,
-      );
-    }
+    // The data tables with rows by now (the experiment's: its own test).
+    await assertTablesFit(['curriculum', 'runs']);
     // The last column of the runs table ("created") is inside the page, not under a scrollbar.
     // Found and measured in one page-side call: live run events re-render the rows, and a cell
     // located first and measured later may by then be detached (no box).
@@ -280,6 +295,136 @@ describe('the dashboard in headless Chromium', () => {
     assert.equal(shown, runId);
     assert.deepEqual(cliNames, [shown], 'the one run, named alike in both');
     assert.match(await page.locator('#run-title').innerText(), new RegExp(`^${shown} · SFT`));
+  });
+
+  // After the runs' naming test: its seeded runs would be in `runs list`.
+  it("an experiment's arms: a point per arm with its 95% interval, a table row each, updated live", async () => {
+    const samples = [...(await sampleRefs(t, datasetRef)).values()].slice(0, 20).map((r) => r.id);
+    const accuracies: Record<string, number[]> = {
+      STAGEWISE: [0.6, 0.7, 0.65],
+      SFT_ALL: [0.45, 0.55, 0.5],
+      RL_ONLY: [0.3, 0.35, 0.25],
+    };
+    const experiment = await insertExperiment(t, {
+      name: 'dash-experiment',
+      baseCheckpoint: checkpoint,
+      train: [datasetRef],
+      eval: [datasetRef],
+      arms: Object.keys(accuracies),
+      seeds: 3,
+    });
+    /** One seed as the engine leaves it: an SFT run, then its EVAL with its outcomes. */
+    const seedDone = async (arm: string, seed: number) => {
+      const accuracy = accuracies[arm][seed];
+      const right = Math.round(accuracy * samples.length);
+      const steps: [string, object][] = [
+        ['SFT', { 'compute/tokens': 9_900 }],
+        ['EVAL', { 'eval/accuracy': accuracy }],
+      ];
+      for (const [step, [stage, metrics]] of steps.entries()) {
+        const run = await insertRun(t, { stage: stage as 'SFT' | 'EVAL', status: 'SUCCEEDED' });
+        await t.server.ds.query('UPDATE runs SET metrics = $2 WHERE id = $1', [
+          run.pk,
+          JSON.stringify(metrics),
+        ]);
+        if (stage === 'EVAL') {
+          await insertRunEvents(t, run, [
+            {
+              seq: 1,
+              type: 'ARTIFACT',
+              payload: {
+                kind: 'eval_outcomes',
+                correct: samples.slice(0, right),
+                wrong: samples.slice(right),
+              },
+            },
+          ]);
+        }
+        await t.server.ds.query(
+          `INSERT INTO experiment_runs (experiment_id, arm, seed, step, run_id) VALUES ($1, $2, $3, $4, $5)`,
+          [experiment.pk, arm, seed, step, run.pk],
+        );
+      }
+    };
+    // Announced as createExperiment does: the page's list takes it in.
+    await t.server.announcer.experimentUpdated(Number(experiment.pk));
+    for (const arm of Object.keys(accuracies)) {
+      for (const seed of [0, 1, 2])
+        if (!(arm === 'RL_ONLY' && seed === 2)) await seedDone(arm, seed);
+    }
+    const armsOf = async () =>
+      (
+        await gqlOk(
+          t,
+          `query($id: ID!) { experiment(id: $id) { arms { arm seedsDone meanAccuracy ciLow ciHigh computeUsed pValueVsStagewise } } }`,
+          { id: experiment.id },
+        )
+      ).experiment.arms as {
+        arm: string;
+        seedsDone: number;
+        meanAccuracy: number;
+        ciLow: number;
+        ciHigh: number;
+        computeUsed: number;
+        pValueVsStagewise: number | null;
+      }[];
+    const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+    /** What the page shows, read in one page-side call once every arm's whisker is drawn. */
+    const shown = async (seedsOfLast: string) => {
+      await page.locator('#arm-rows tr[data-arm="RL_ONLY"] td', { hasText: seedsOfLast }).waitFor();
+      await page.waitForFunction(
+        `document.getElementById('chart-experiment').dataset.whiskers === '3'`,
+      );
+      return page.$eval('#experiment', (section) => {
+        const chart = section.querySelector('#chart-experiment')!;
+        return {
+          summary: section.querySelector('#experiment-summary')!.textContent,
+          points: Number(chart.getAttribute('data-points')),
+          whiskers: Number(chart.getAttribute('data-whiskers')),
+          values: JSON.parse(chart.getAttribute('data-values') ?? '[]') as unknown[],
+          rows: [...section.querySelectorAll('#arm-rows tr')].map((tr) =>
+            [...tr.querySelectorAll('td')].map((td) => td.textContent),
+          ),
+        };
+      });
+    };
+    const expected = (arms: Awaited<ReturnType<typeof armsOf>>) => ({
+      values: arms.map((a) => [a.arm, a.meanAccuracy, a.ciLow, a.ciHigh]),
+      rows: arms.map((a) => [
+        a.arm,
+        `${a.seedsDone}/3`,
+        pct(a.meanAccuracy),
+        `${pct(a.ciLow)}–${pct(a.ciHigh)}`,
+        '9900',
+        a.pValueVsStagewise === null ? '-' : a.pValueVsStagewise.toPrecision(2),
+      ]),
+    });
+
+    await page.selectOption('#experiment-select', experiment.id);
+    const before = await shown('2/3');
+    const armsBefore = await armsOf();
+    assert.match(before.summary, /^dash-experiment: ACTIVE · 3 seeds · budget 10000 tokens$/);
+    assert.equal(before.points, 3, 'a point per arm');
+    assert.equal(before.whiskers, 3, 'an interval per arm');
+    assert.deepEqual({ values: before.values, rows: before.rows }, expected(armsBefore));
+    assert.equal(before.rows[0][5], '-', 'no p-value of STAGEWISE against itself');
+    assert.ok(
+      armsBefore.every((a) => a.ciLow < a.meanAccuracy && a.meanAccuracy < a.ciHigh),
+      JSON.stringify(armsBefore),
+    );
+    await assertTablesFit(['experiment']);
+
+    // The last seed ends and the experiment with it: the page follows experimentUpdated.
+    await seedDone('RL_ONLY', 2);
+    await t.server.ds.query(
+      `UPDATE experiments SET status = 'SUCCEEDED', updated_at = now() WHERE id = $1`,
+      [experiment.pk],
+    );
+    await t.server.announcer.experimentUpdated(Number(experiment.pk));
+    const after = await shown('3/3');
+    assert.match(after.summary, /^dash-experiment: SUCCEEDED/);
+    assert.deepEqual({ values: after.values, rows: after.rows }, expected(await armsOf()));
+    assert.notDeepEqual(after.values[2], before.values[2], "RL_ONLY's figures moved");
   });
 
   it('the page loaded everything from the server, and never put the key in a URL', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { StagewiseCli } from './helpers/cli';
 import { gqlOk, type Ref } from './helpers/seed';
+import { collect, wsClient } from './helpers/live';
 import { fromGlobalId } from '../src/common/ids';
 import {
   loadEvalTask,
@@ -24,6 +25,13 @@ const STAGE_CONFIGS = {
   EVAL: { max_new_tokens: 32, num_threads: 1 },
 };
 const BUDGET = 20_000;
+
+interface LiveExperiment {
+  id: string;
+  name: string;
+  status: string;
+  arms: { arm: string; seedsDone: number; meanAccuracy: number | null }[];
+}
 
 describe('an experiment compares arms at equal compute through GraphQL', () => {
   let t: TestServer;
@@ -61,25 +69,55 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
   });
   after(() => t?.close());
 
-  it('runs 2 arms x 2 seeds to the end with intervals, per-level accuracy, p-values and compute within one step of the budget', async (ctx) => {
-    const created = await gqlOk(
-      t,
-      `mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id status } }`,
-      {
-        input: {
-          name: 'two-arms',
-          trainDatasetIds: [train.id],
-          evalDatasetIds: [evalSet.id],
-          baseCheckpointId: base.id,
-          arms: ['SFT_ALL', 'RL_ONLY'],
-          seeds: 2,
-          computeBudget: BUDGET,
-          stageConfigs: STAGE_CONFIGS,
-        },
-      },
+  it('runs 2 arms x 2 seeds to the end with intervals, per-level accuracy, p-values and compute within one step of the budget; created and watched with the CLI, streamed over experimentUpdated', async (ctx) => {
+    // Every experiment's updates, over a real WebSocket, from before it exists.
+    const ws = wsClient(t.url, t.keys.read);
+    const live = collect<LiveExperiment>(
+      ws,
+      'experimentUpdated',
+      `subscription { experimentUpdated { id name status arms { arm seedsDone meanAccuracy } } }`,
+      {},
     );
-    const id = created.createExperiment.id;
-    const e = await experimentEnded(id, 600_000);
+    const cli = new StagewiseCli(t, 600_000);
+    const id = (
+      await cli.ok([
+        'experiments',
+        'create',
+        '--name',
+        'two-arms',
+        '--train',
+        'exp-train',
+        '--eval',
+        evalSet.id,
+        '--base',
+        base.id,
+        '--arms',
+        'sft_all,RL_ONLY',
+        '--seeds',
+        '2',
+        '--budget',
+        String(BUDGET),
+        '--stage-configs',
+        JSON.stringify(STAGE_CONFIGS),
+      ])
+    ).trim();
+    // Followed live to its end: a line per change, the table, exit 0 on SUCCEEDED.
+    const watched = await cli.run(['experiments', 'watch', id]);
+    ctx.diagnostic(watched.stdout);
+    assert.equal(watched.code, 0, watched.stderr + watched.stdout);
+    assert.match(
+      watched.stdout,
+      /^Watching experiment two-arms .*: ACTIVE; SFT_ALL, RL_ONLY x 2 seeds/,
+    );
+    assert.match(watched.stdout, /\] SUCCEEDED\n/);
+    for (const arm of ['SFT_ALL', 'RL_ONLY']) {
+      const progress = watched.stdout.match(new RegExp(`${arm}: (\\d)/2 seeds done`, 'g')) ?? [];
+      assert.ok(progress.length >= 2, `${arm} progressed line by line: ${watched.stdout}`);
+    }
+    assert.match(watched.stdout, /Experiment two-arms SUCCEEDED \(watched/);
+    assert.match(watched.stdout, /\nSFT_ALL\s+2\/2\s+\d+\.\d%/);
+
+    const e = await experimentEnded(id, 60_000);
     for (const arm of e.arms) ctx.diagnostic(JSON.stringify(arm));
     assert.equal(e.status, 'SUCCEEDED', JSON.stringify(e));
     assert.deepEqual(
@@ -118,8 +156,28 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
     assert.equal(runs.length, 8, JSON.stringify(runs));
     assert.ok(runs.every((r) => r.status === 'SUCCEEDED'));
 
+    // The subscriber saw it progress (seeds finishing while ACTIVE) and end, in order, the last
+    // update with the results.
+    await live.until((items) => items.some((i) => i.id === id && i.status === 'SUCCEEDED'));
+    live.stop();
+    await ws.dispose();
+    const mine = live.items.filter((i) => i.id === id);
+    const statuses = mine.map((i) => i.status).filter((s, k, all) => s !== all[k - 1]);
+    assert.deepEqual(statuses, ['ACTIVE', 'SUCCEEDED'], JSON.stringify(mine));
+    const done = (i: LiveExperiment) => i.arms.reduce((n, a) => n + a.seedsDone, 0);
+    assert.ok(
+      mine.some((i) => i.status === 'ACTIVE' && done(i) > 0 && done(i) < 4),
+      `an update while seeds were finishing: ${JSON.stringify(mine)}`,
+    );
+    for (let k = 1; k < mine.length; k++) {
+      assert.ok(done(mine[k]) >= done(mine[k - 1]), `in order: ${JSON.stringify(mine)}`);
+    }
+    assert.deepEqual(
+      mine.at(-1)!.arms,
+      e.arms.map((a: any) => ({ arm: a.arm, seedsDone: 2, meanAccuracy: a.meanAccuracy })),
+    );
+
     // The CLI lists it and prints one line per arm, the best marked, the other with its p-value.
-    const cli = new StagewiseCli(t);
     assert.match(await cli.ok(['experiments', 'list']), /two-arms\s+SUCCEEDED\s+SFT_ALL,RL_ONLY/);
     const shown = await cli.ok(['experiments', 'status', id]);
     ctx.diagnostic(shown);

@@ -85,7 +85,7 @@ export function createServices(deps: ServiceDeps) {
   const curricula = new CurriculumService({ runs, manifests, routing, bridge, announcer: live });
   // Runs know nothing of curricula: a retry is an event, and the curricula resume on it.
   runs.onRetry((tx, old, retry) => curricula.resumeAfterRetry(tx, old, retry));
-  const experiments = new ExperimentService({ runs, manifests, curricula });
+  const experiments = new ExperimentService({ runs, manifests, curricula, announcer: live });
   const ticker = new CurriculumTicker(
     curricula,
     createSystemContext(

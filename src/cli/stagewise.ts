@@ -3,8 +3,8 @@
  * `stagewise`: the terminal client of the stagewise API. Talks to STAGEWISE_URL (default
  * http://127.0.0.1:4000) with STAGEWISE_API_KEY.
  *
- * Exit codes: 0 success; 1 the API refused the request (runs watch: the run FAILED; curricula
- * watch: the curriculum PAUSED); 2 runs / curricula watch: the run or curriculum was CANCELLED;
+ * Exit codes: 0 success; 1 the API refused the request (runs watch: the run FAILED; curricula /
+ * experiments watch: it PAUSED); 2 runs / curricula / experiments watch: it was CANCELLED;
  * 3 usage or connection error (wrong arguments, no server, wrong key, unknown id for watch).
  */
 import { ApiClient, ApiError, UsageError } from './api-client';
@@ -41,8 +41,8 @@ WRITE scope to load tasks, start runs and create policies and curricula; READ is
 list, status, preview, watch and export; ADMIN for keys).
 Exit codes: 0 ok; 1 the API refused the request (the message and its code are printed), an
 imported file has a bad row (its row number is printed), the
-watched run FAILED or the watched curriculum PAUSED; 2 the watched run or curriculum was
-CANCELLED; 3 usage or connection error (bad arguments, no server, wrong key, unknown id for
+watched run FAILED or the watched curriculum or experiment PAUSED; 2 the watched run,
+curriculum or experiment was CANCELLED; 3 usage or connection error (bad arguments, no server, wrong key, unknown id for
 watch).`;
 
 const GROUP_USAGE: Record<string, string> = {
@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     return group ? EXIT.OK : EXIT.USAGE;
   }
   const api = ApiClient.fromEnv();
-  const isWatch = (group === 'runs' || group === 'curricula') && rest[0] === 'watch';
+  const isWatch = ['runs', 'curricula', 'experiments'].includes(group) && rest[0] === 'watch';
   try {
     if ((rest.includes('--help') || rest.includes('-h')) && GROUP_USAGE[group]) {
       console.log(GROUP_USAGE[group]);

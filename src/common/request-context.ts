@@ -85,3 +85,11 @@ export function createSystemContext(
 ): RequestContext {
   return createRequestContext(deps, { ...req, principal: SYSTEM });
 }
+
+/**
+ * A subscription's context lives as long as the stream; its loaders would cache a row forever.
+ * Each event gets fresh ones (events are resolved one at a time).
+ */
+export function freshLoaders(ctx: RequestContext): void {
+  ctx.loaders = new LoaderRegistry(ctx.ds);
+}

@@ -1,9 +1,9 @@
 // The dashboard: runs (live through runUpdated), the selected run's curves (runEvents: the
-// stored events, then live ones), a curriculum's rounds (curriculumUpdated) and a checkpoint's
-// pass-rate histogram. Queries go to POST /graphql, subscriptions to /graphql/stream; both
+// stored events, then live ones), a curriculum's rounds (curriculumUpdated), an experiment's
+// accuracy per arm with intervals (experimentUpdated) and a checkpoint's pass-rate histogram. Queries go to POST /graphql, subscriptions to /graphql/stream; both
 // carry the API key, which lives in sessionStorage (or arrives once in the URL's #key=).
 import { Refusal, errorMessage, subscribe } from './sse.js';
-import { barChart, metricChart, stackedBarChart } from './charts.js';
+import { barChart, intervalChart, metricChart, stackedBarChart } from './charts.js';
 
 const KEY_ITEM = 'stagewise.apiKey';
 const RUN_LIST_LIMIT = 2000; // runs read at start (500 a page); the newest 100 are shown
@@ -27,6 +27,7 @@ const state = {
   /** metric name -> [step, value][] of the selected run. */
   points: new Map(),
   curriculumStream: null,
+  experimentStream: null,
 };
 
 /** What tests and curious users can read: points per metric of the selected run. */
@@ -279,16 +280,13 @@ let stagesChart;
 
 async function loadCurricula() {
   const data = await gql(`{ curricula(first: 500) { nodes { id name status } } }`);
-  const select = $('curriculum-select');
-  const options = data.curricula.nodes
-    .reverse()
-    .map((c) => new Option(`${c.name} (${c.status})`, c.id));
-  select.replaceChildren(new Option('choose a curriculum', ''), ...options);
-  const wanted = hashParams().get('curriculum');
-  if (wanted && options.some((o) => o.value === wanted)) {
-    select.value = wanted;
-    await showCurriculum(wanted);
-  }
+  await fillSelect(
+    $('curriculum-select'),
+    data.curricula.nodes,
+    'choose a curriculum',
+    'curriculum',
+    showCurriculum,
+  );
 }
 
 async function showCurriculum(id) {
@@ -301,17 +299,26 @@ async function showCurriculum(id) {
     },
   );
   renderCurriculum(data.node);
+  state.curriculumStream = follow(
+    `subscription($id: ID!) { curriculumUpdated(curriculumId: $id) { ${CURRICULUM_FIELDS} } }`,
+    { id },
+    ({ curriculumUpdated }) => renderCurriculum(curriculumUpdated),
+  );
+}
+
+/** One row followed over SSE until the returned controller (or the session) aborts. */
+function follow(query, variables, onNext) {
   const stream = new AbortController();
-  state.curriculumStream = stream;
   state.session.signal.addEventListener('abort', () => stream.abort(), { once: true });
   subscribe({
     key: state.key,
-    query: `subscription($id: ID!) { curriculumUpdated(curriculumId: $id) { ${CURRICULUM_FIELDS} } }`,
-    variables: () => ({ id }),
+    query,
+    variables: () => variables,
     signal: stream.signal,
-    onNext: ({ curriculumUpdated }) => renderCurriculum(curriculumUpdated),
+    onNext,
     onState: (s) => (s instanceof Error ? reportFailure(s) : undefined),
   }).catch(reportFailure);
+  return stream;
 }
 
 function renderCurriculum(c) {
@@ -357,6 +364,98 @@ function renderCurriculum(c) {
         cell(fmt(s.moved)),
         cell(moves || '-', 'wrap'),
         cell(pct(s.evalAccuracy)),
+      );
+      return tr;
+    }),
+  );
+}
+
+// --- experiments -----------------------------------------------------------------------------
+
+const EXPERIMENT_FIELDS = `id name status seeds computeBudget pauseReason
+  arms { arm seedsDone meanAccuracy ciLow ciHigh computeUsed pValueVsStagewise }`;
+
+let armsChart;
+
+/** Fills a select with `nodes` (newest first), choosing the one #<param>= names. */
+function fillSelect(select, nodes, prompt, param, show) {
+  const options = nodes.reverse().map((n) => new Option(`${n.name} (${n.status})`, n.id));
+  select.replaceChildren(new Option(prompt, ''), ...options);
+  const wanted = hashParams().get(param);
+  if (!wanted || !options.some((o) => o.value === wanted)) return undefined;
+  select.value = wanted;
+  return show(wanted);
+}
+
+async function loadExperiments() {
+  const select = $('experiment-select');
+  const data = await gql(`{ experiments(first: 500) { nodes { id name status } } }`);
+  const shown = fillSelect(
+    select,
+    data.experiments.nodes,
+    'choose an experiment',
+    'experiment',
+    showExperiment,
+  );
+  // New experiments join the list as they are created, and each option shows its status.
+  follow(
+    `subscription { experimentUpdated { id name status } }`,
+    {},
+    ({ experimentUpdated: e }) => {
+      const text = `${e.name} (${e.status})`;
+      const option = [...select.options].find((o) => o.value === e.id);
+      if (option) option.text = text;
+      else select.insertBefore(new Option(text, e.id), select.options[1] ?? null);
+    },
+  );
+  await shown;
+}
+
+async function showExperiment(id) {
+  state.experimentStream?.abort();
+  if (!id) return renderExperiment(null);
+  const data = await gql(
+    `query($id: ID!) { node(id: $id) { ... on Experiment { ${EXPERIMENT_FIELDS} } } }`,
+    { id },
+  );
+  renderExperiment(data.node);
+  state.experimentStream = follow(
+    `subscription($id: ID!) { experimentUpdated(experimentId: $id) { ${EXPERIMENT_FIELDS} } }`,
+    { id },
+    ({ experimentUpdated }) => renderExperiment(experimentUpdated),
+  );
+}
+
+function renderExperiment(e) {
+  const rows = $('arm-rows');
+  if (!e) {
+    $('experiment-summary').textContent = 'No experiment selected.';
+    rows.replaceChildren();
+    armsChart.set([], [], [], []);
+    return;
+  }
+  const parts = [`${e.name}: ${e.status}`, `${e.seeds} seeds`, `budget ${e.computeBudget} tokens`];
+  if (e.pauseReason) parts.push(`paused: ${e.pauseReason}`);
+  $('experiment-summary').textContent = parts.join(' · ');
+  armsChart.set(
+    e.arms.map((a) => a.arm),
+    e.arms.map((a) => a.meanAccuracy),
+    e.arms.map((a) => a.ciLow),
+    e.arms.map((a) => a.ciHigh),
+  );
+  const interval = (a) =>
+    a.ciLow == null || a.ciHigh == null ? '-' : `${pct(a.ciLow)}–${pct(a.ciHigh)}`;
+  rows.replaceChildren(
+    ...e.arms.map((a) => {
+      const tr = document.createElement('tr');
+      tr.dataset.arm = a.arm;
+      tr.append(
+        cell(a.arm),
+        cell(`${a.seedsDone}/${e.seeds}`),
+        cell(pct(a.meanAccuracy)),
+        cell(interval(a)),
+        cell(String(Math.round(a.computeUsed))),
+        cell(a.pValueVsStagewise == null ? '-' : a.pValueVsStagewise.toPrecision(2)),
       );
       return tr;
     }),
@@ -454,7 +553,7 @@ async function startSession(key) {
       () => ({}),
       ({ runUpdated }) => onRunUpdated(runUpdated),
     ).catch(reportFailure);
-    await Promise.all([loadCurricula(), loadCheckpointsAndDatasets()]);
+    await Promise.all([loadCurricula(), loadExperiments(), loadCheckpointsAndDatasets()]);
   } catch (err) {
     reportFailure(err);
   }
@@ -467,6 +566,12 @@ function main() {
     layers: STAGES,
     xLabel: (r) => `round ${r}`,
     yLabel: 'samples',
+  });
+  armsChart = intervalChart($('chart-experiment'), {
+    title: 'Held-out accuracy per arm (mean, 95% interval over seeds)',
+    label: 'accuracy',
+    yLabel: 'accuracy',
+    format: (v) => `${(v * 100).toFixed(0)}%`,
   });
   histogramChart = barChart($('chart-histogram'), {
     title: 'Pass-rate histogram',
@@ -493,6 +598,9 @@ function main() {
   });
   $('curriculum-select').addEventListener('change', (e) => {
     showCurriculum(e.target.value).catch(reportFailure);
+  });
+  $('experiment-select').addEventListener('change', (e) => {
+    showExperiment(e.target.value).catch(reportFailure);
   });
   for (const id of ['checkpoint-select', 'dataset-select']) {
     $(id).addEventListener('change', () => loadHistogram().catch(reportFailure));

@@ -162,3 +162,96 @@ export function stackedBarChart(el, { title, layers, xLabel, yLabel }) {
     },
   };
 }
+
+/**
+ * A point per category (an experiment's arms) with its interval as a whisker: the mean as a dot,
+ * lo–hi as a vertical line with caps, drawn in uPlot's draw hook. set(names, means, los, his);
+ * a category without a mean has no dot, one without an interval no whisker. Sets `data-points`
+ * (dots), `data-whiskers` (whiskers drawn at the last redraw) and `data-values` (JSON
+ * [name, mean, lo, hi] per category, as set).
+ */
+export function intervalChart(el, { title, label, yLabel, format }) {
+  let names = [];
+  let bounds = [];
+  let yMax = 1;
+  let yMin = 0;
+  const whiskers = (u) => {
+    const { ctx } = u;
+    const cap = 6 * uPlot.pxRatio;
+    let drawn = 0;
+    ctx.save();
+    ctx.strokeStyle = COLORS[0];
+    ctx.lineWidth = 2 * uPlot.pxRatio;
+    for (const [i, [lo, hi]] of bounds.entries()) {
+      if (lo == null || hi == null) continue;
+      const x = u.valToPos(i, 'x', true);
+      const [top, bottom] = [u.valToPos(hi, 'y', true), u.valToPos(lo, 'y', true)];
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, bottom);
+      ctx.moveTo(x - cap, top);
+      ctx.lineTo(x + cap, top);
+      ctx.moveTo(x - cap, bottom);
+      ctx.lineTo(x + cap, bottom);
+      ctx.stroke();
+      drawn += 1;
+    }
+    ctx.restore();
+    el.dataset.whiskers = String(drawn);
+  };
+  const plot = new uPlot(
+    {
+      title,
+      width: widthOf(el),
+      height: 260,
+      scales: {
+        x: { time: false, range: () => [-0.5, Math.max(names.length, 1) - 0.5] },
+        y: { range: () => [yMin, yMax] },
+      },
+      axes: [
+        {
+          incrs: [1],
+          values: (u, xs) => xs.map((x) => (Number.isInteger(x) ? (names[x] ?? '') : '')),
+        },
+        { label: yLabel, size: 60, values: (u, ys) => ys.map(format) },
+      ],
+      series: [
+        { label: 'arm', value: (u, x) => (x == null ? '-' : (names[x] ?? '-')) },
+        {
+          label,
+          stroke: COLORS[0],
+          fill: COLORS[0],
+          paths: () => null,
+          points: { show: true, size: 12, fill: COLORS[0] },
+          value: (u, v, si, idx) => {
+            if (idx == null || v == null) return '-';
+            const [lo, hi] = bounds[idx] ?? [];
+            return lo == null || hi == null
+              ? format(v)
+              : `${format(v)} (${format(lo)}–${format(hi)})`;
+          },
+        },
+      ],
+      hooks: { draw: [whiskers] },
+    },
+    [[], []],
+    el,
+  );
+  fitWidth(el, plot);
+  el.dataset.points = '0';
+  el.dataset.whiskers = '0';
+  el.hidden = true;
+  return {
+    set(categories, means, los, his) {
+      names = categories;
+      bounds = categories.map((_, i) => [los[i], his[i]]);
+      const values = [...means, ...los, ...his].filter((v) => v != null);
+      yMin = Math.min(0, ...values);
+      yMax = Math.max(1, ...values);
+      plot.setData([categories.map((_, i) => i), means]);
+      el.dataset.points = String(countPoints([[], means]));
+      el.dataset.values = JSON.stringify(categories.map((c, i) => [c, means[i], los[i], his[i]]));
+      el.hidden = categories.length === 0;
+    },
+  };
+}

@@ -256,6 +256,41 @@ export async function insertCurriculum(
   return curriculum;
 }
 
+/** An experiment row as the engine leaves it (no runs: results come from experiment_runs). */
+export function insertExperiment(
+  t: TestServer,
+  e: {
+    name: string;
+    baseCheckpoint: Ref;
+    train: Ref[];
+    eval: Ref[];
+    arms: string[];
+    seeds?: number;
+    budget?: number;
+    status?: 'ACTIVE' | 'PAUSED' | 'SUCCEEDED' | 'CANCELLED';
+    pauseReason?: string;
+  },
+): Promise<Ref> {
+  return insertOne(
+    t,
+    'Experiment',
+    `INSERT INTO experiments (name, base_checkpoint_id, train_dataset_ids, eval_dataset_ids,
+       arm_names, seeds, compute_budget, status, pause_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      e.name,
+      e.baseCheckpoint.pk,
+      e.train.map((d) => d.pk),
+      e.eval.map((d) => d.pk),
+      e.arms,
+      e.seeds ?? 2,
+      e.budget ?? 10_000,
+      e.status ?? 'ACTIVE',
+      e.pauseReason ?? null,
+    ],
+  );
+}
+
 export type Stage = 'SFT' | 'RL' | 'CRITIQUE' | 'REPLAY' | 'DROPPED';
 
 export function insertAssignment(

@@ -129,3 +129,18 @@ export function jsonObjectOption(
   }
   return parsed as Record<string, unknown>;
 }
+
+/** --stage-configs: a JSON object of stage -> config object, e.g. {"SFT": {"steps": 150}}. */
+export function stageConfigsOption(
+  value: string | undefined,
+): Record<string, Record<string, unknown>> | undefined {
+  const stageConfigs = jsonObjectOption(value, 'stage-configs');
+  for (const [stage, config] of Object.entries(stageConfigs ?? {})) {
+    if (!config || typeof config !== 'object' || Array.isArray(config)) {
+      throw new UsageError(
+        `--stage-configs: ${stage} must be an object, e.g. {"SFT": {"steps": 150}}`,
+      );
+    }
+  }
+  return stageConfigs as Record<string, Record<string, unknown>> | undefined;
+}

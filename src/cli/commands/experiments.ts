@@ -1,12 +1,17 @@
-/** `stagewise experiments ...`: list experiments and show one arm by arm. */
+/**
+ * `stagewise experiments ...`: create an experiment, list experiments, show one arm by arm and
+ * follow one live (experiments/experiment-watcher.ts).
+ */
 import type { ApiClient } from '../api-client';
 import { runSubcommand } from './args';
+import { create } from './experiments/create';
 import { list } from './experiments/list';
 import { status } from './experiments/status';
 import { EXPERIMENTS_USAGE } from './experiments/usage';
+import { watch } from './experiments/watch';
 
 export { EXPERIMENTS_USAGE } from './experiments/usage';
 
 export function experimentsCommand(api: ApiClient, argv: string[]): Promise<number> {
-  return runSubcommand(api, argv, { list, status }, EXPERIMENTS_USAGE);
+  return runSubcommand(api, argv, { create, list, status, watch }, EXPERIMENTS_USAGE);
 }

@@ -8,6 +8,7 @@ export type Announcement =
   | { k: 'runEvents'; id: number; seq: number }
   | { k: 'runUpdated'; id: number }
   | { k: 'curriculumUpdated'; id: number }
+  | { k: 'experimentUpdated'; id: number }
   /** API key `id` was revoked or its scopes changed: every process drops it from its cache. */
   | { k: 'apiKeyChanged'; id: number };
 
@@ -47,7 +48,10 @@ export function decodeAnnouncement(text: string): Announcement | undefined {
       ? { k, id, seq: seq as number }
       : undefined;
   }
-  return k === 'runUpdated' || k === 'curriculumUpdated' || k === 'apiKeyChanged'
+  return k === 'runUpdated' ||
+    k === 'curriculumUpdated' ||
+    k === 'experimentUpdated' ||
+    k === 'apiKeyChanged'
     ? { k, id }
     : undefined;
 }

@@ -10,6 +10,8 @@ export interface Announcer {
   runUpdated(runId: number): Promise<void>;
   /** Curriculum `curriculumId` changed phase, round or status. */
   curriculumUpdated(curriculumId: number): Promise<void>;
+  /** Experiment `experimentId` changed status, or one of its runs or curricula moved. */
+  experimentUpdated(experimentId: number): Promise<void>;
   /** API key `keyId` was revoked or changed scopes: caches of it everywhere must go. */
   apiKeyChanged(keyId: number): Promise<void>;
 }

@@ -31,6 +31,7 @@ export type AnnouncementTopics = {
   runEvents: [runId: number, a: Announcement];
   runUpdated: [a: Announcement];
   curriculumUpdated: [a: Announcement];
+  experimentUpdated: [a: Announcement];
 };
 
 /**
@@ -101,6 +102,10 @@ export class AnnouncementBus implements Announcer, AnnouncementSource {
     return this.publish({ k: 'curriculumUpdated', id: curriculumId });
   }
 
+  experimentUpdated(experimentId: number): Promise<void> {
+    return this.publish({ k: 'experimentUpdated', id: experimentId });
+  }
+
   apiKeyChanged(keyId: number): Promise<void> {
     return this.publish({ k: 'apiKeyChanged', id: keyId });
   }
@@ -163,6 +168,7 @@ export const offlineAnnouncements: Announcer & AnnouncementSource = {
   runEvents: () => Promise.resolve(),
   runUpdated: () => Promise.resolve(),
   curriculumUpdated: () => Promise.resolve(),
+  experimentUpdated: () => Promise.resolve(),
   apiKeyChanged: () => Promise.resolve(),
   listen: () => () => undefined,
   track: () => undefined,

@@ -1,4 +1,11 @@
 import { Repeater } from '@graphql-yoga/subscription';
+import {
+  In,
+  type DataSource,
+  type EntityTarget,
+  type FindOptionsOrder,
+  type FindOptionsWhere,
+} from 'typeorm';
 import type { AnnouncementSource } from './bus';
 import { Wakeup } from './wakeup';
 
@@ -82,5 +89,44 @@ export function liveRows<T>(
       () => stop(),
       (err: unknown) => stop(err),
     );
+  });
+}
+
+/** Clock skew allowed between this process and the database when asking "changed since". */
+const RESYNC_MARGIN_MS = 5_000;
+
+/** The earliest `updated_at` a resync after a drop at `lostAt` must re-read from. */
+export const changedSinceCutoff = (lostAt: Date) => new Date(lostAt.getTime() - RESYNC_MARGIN_MS);
+
+/**
+ * One table's rows as stored, each time `<topic>:<id>` is announced: of row `only`, or of every
+ * row (on `<topic>`) when null. The stream behind curriculumUpdated and experimentUpdated.
+ */
+export function liveRowsById<T extends { id: number }>(
+  ds: DataSource,
+  source: AnnouncementSource,
+  entity: EntityTarget<T>,
+  topic: string,
+  only: number | null,
+): AsyncIterableIterator<T> {
+  const rows = ds.getRepository(entity);
+  const table = rows.metadata.tableName;
+  return liveRows<T>(source, {
+    topics: [only === null ? topic : `${topic}:${only}`],
+    wants: (id) => only === null || id === only,
+    idOf: (row) => row.id,
+    load: (ids) =>
+      rows.find({
+        where: { id: In(ids) } as FindOptionsWhere<T>,
+        order: { id: 'ASC' } as FindOptionsOrder<T>,
+      }),
+    changedSince: async (lostAt) =>
+      only !== null
+        ? [only]
+        : (
+            await ds.query<{ id: number }[]>(`SELECT id FROM ${table} WHERE updated_at >= $1`, [
+              changedSinceCutoff(lostAt),
+            ])
+          ).map((r) => r.id),
   });
 }

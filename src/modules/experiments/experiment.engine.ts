@@ -15,12 +15,14 @@ import { Curriculum, CurriculumStatus } from '../curricula/curriculum.entity';
 import { CurriculumRound } from '../curricula/curriculum-round.entity';
 import { tokensPerStep } from '../runs/run-compute.types';
 import type { CurriculumService } from '../curricula/curriculum.service';
+import type { Announcer } from '../../common/pubsub/announcer';
 
 /** What the experiment engine works with, from the composition root (src/app/services.ts). */
 export interface ExperimentCollaborators {
   runs: RunService;
   manifests: ManifestService;
   curricula: CurriculumService;
+  announcer: Announcer;
 }
 
 /**
@@ -31,6 +33,10 @@ export interface ExperimentCollaborators {
  * on by the curriculum ticker); its plan's EVAL starts from the curriculum's final checkpoint.
  * A failed run or a paused curriculum pauses the experiment; when every seed's EVAL has
  * succeeded it is done.
+ *
+ * Each pass that changes the experiment (a status, runs started) or finds that one of its runs
+ * or curricula moved since the experiment was last stored touches its row and, after the commit,
+ * announces it (`experimentUpdated`): the row's `updatedAt` is when its progress last moved.
  */
 export class ExperimentEngine {
   constructor(
@@ -47,6 +53,7 @@ export class ExperimentEngine {
       if (locked.length === 0) return null;
       const e = await m.getRepository(Experiment).findOneByOrFail({ id: experimentId });
       if (e.status !== ExperimentStatus.ACTIVE) return null;
+      const moved = await partsMoved(m, e.id);
       const runs: Run[] = [];
       let finished = 0;
       for (const arm of e.armNames) {
@@ -60,7 +67,7 @@ export class ExperimentEngine {
               e.status = ExperimentStatus.PAUSED;
               e.pauseReason = `${arm} seed ${seed}: curriculum ${c.name} ${c.status.toLowerCase()}${c.pauseReason ? `: ${c.pauseReason}` : ''}`;
               await m.save(e);
-              return { e, runs };
+              return { e, runs, moved };
             }
             start = await finalCheckpoint(m, c);
           }
@@ -74,7 +81,7 @@ export class ExperimentEngine {
             e.status = ExperimentStatus.PAUSED;
             e.pauseReason = `${arm} seed ${seed}: ${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}`;
             await m.save(e);
-            return { e, runs };
+            return { e, runs, moved };
           }
           const next = last ? last.step + 1 : 0;
           if (next >= plan.length) {
@@ -88,11 +95,17 @@ export class ExperimentEngine {
       if (finished === e.armNames.length * e.seeds) {
         e.status = ExperimentStatus.SUCCEEDED;
         await m.save(e);
+      } else if (moved || runs.length > 0) {
+        await m.query('UPDATE experiments SET updated_at = now() WHERE id = $1', [e.id]);
       }
-      return { e, runs };
+      return { e, runs, moved };
     });
     if (started) {
       for (const run of started.runs) await this.deps.runs.announceCreated(run);
+      // A pass that found nothing moved leaves the row as it was: nothing to announce.
+      if (started.e.status !== ExperimentStatus.ACTIVE || started.moved || started.runs.length) {
+        await this.deps.announcer.experimentUpdated(experimentId);
+      }
     }
     return this.ctx.ds.getRepository(Experiment).findOneByOrFail({ id: experimentId });
   }
@@ -186,4 +199,21 @@ async function finalCheckpoint(m: EntityManager, c: Curriculum): Promise<number>
     order: { round: 'DESC' },
   });
   return last?.endCheckpointId ?? c.baseCheckpointId;
+}
+
+/**
+ * Whether a run or curriculum of the experiment changed (progress, status, a round) after the
+ * experiment's row was last written: a pass that finds so touches the row and announces it.
+ */
+async function partsMoved(m: EntityManager, experimentId: number): Promise<boolean> {
+  const [row] = await m.query<{ moved: boolean | null }[]>(
+    `SELECT (SELECT max(r.updated_at) FROM experiment_runs er JOIN runs r ON r.id = er.run_id
+             WHERE er.experiment_id = e.id) > e.updated_at
+         OR (SELECT max(c.updated_at) FROM experiment_curricula ec
+             JOIN curricula c ON c.id = ec.curriculum_id WHERE ec.experiment_id = e.id) > e.updated_at
+         AS moved
+     FROM experiments e WHERE e.id = $1`,
+    [experimentId],
+  );
+  return row?.moved === true;
 }

@@ -1,5 +1,19 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../../common/request-context';
+import {
+  Arg,
+  Args,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { freshLoaders, type RequestContext } from '../../common/request-context';
+import { idOf } from '../../common/ids';
+import { liveRowsById } from '../../common/pubsub/live-rows';
 import { loadNode } from '../../common/load-node';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
@@ -9,6 +23,14 @@ import { CreateExperimentInput } from './experiment.inputs';
 import type { ExperimentService } from './experiment.service';
 
 export const ExperimentConnection = ConnectionType(Experiment);
+
+function subscribeExperimentUpdated(
+  data: SubscribeResolverData<unknown, { experimentId?: string | null }, RequestContext>,
+) {
+  const { ds, announcements } = data.context;
+  const only = data.args.experimentId ? Number(idOf('Experiment', data.args.experimentId)) : null;
+  return liveRowsById(ds, announcements, Experiment, 'experimentUpdated', only);
+}
 
 @Resolver(() => Experiment)
 export class ExperimentResolver {
@@ -50,6 +72,22 @@ export class ExperimentResolver {
   async evalDatasets(@Root() e: Experiment, @Ctx() ctx: RequestContext) {
     const found = await ctx.loaders.byId(Dataset).loadMany(e.evalDatasetIds);
     return found.filter((d): d is Dataset => d instanceof Dataset);
+  }
+
+  @Subscription(() => Experiment, {
+    subscribe: subscribeExperimentUpdated,
+    description:
+      'The experiment, as stored, each time it changes (status; one of its runs or curricula ' +
+      'progressing or ending, and with it its arms); all experiments without an id. Changes in ' +
+      'quick succession may arrive as one.',
+  })
+  experimentUpdated(
+    @Root() experiment: Experiment,
+    @Ctx() ctx: RequestContext,
+    @Arg('experimentId', () => ID, { nullable: true }) _experimentId?: string,
+  ): Experiment {
+    freshLoaders(ctx);
+    return experiment;
   }
 
   @Mutation(() => Experiment, {

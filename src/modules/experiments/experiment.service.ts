@@ -82,6 +82,7 @@ export class ExperimentService {
         );
       });
     const created = await conflictOnDuplicate('experiments', insert, taken);
+    await this.deps.announcer.experimentUpdated(created.id);
     return this.advanceOrPause(ctx, created.id);
   }
 
@@ -109,6 +110,7 @@ export class ExperimentService {
           { id },
           { status: ExperimentStatus.PAUSED, pauseReason: `A step failed: ${message}` },
         );
+      await this.deps.announcer.experimentUpdated(id);
       return ctx.ds.getRepository(Experiment).findOneByOrFail({ id });
     }
   }

@@ -1,19 +1,16 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { In } from 'typeorm';
-import type { RequestContext } from '../../common/request-context';
+import { freshLoaders, type RequestContext } from '../../common/request-context';
 import { badInput, notFound } from '../../common/errors';
 import { idOf } from '../../common/ids';
-import { LoaderRegistry } from '../../common/loaders';
-import { liveRows } from '../../common/pubsub/live-rows';
+import { changedSinceCutoff, liveRows, liveRowsById } from '../../common/pubsub/live-rows';
 import { Curriculum } from '../curricula/curriculum.entity';
 import { Run, RunStage, RunStatus } from './run.entity';
 import { RunEvent } from './run-event.entity';
 import { readBatchOf, runEventStream } from './run-event-stream';
 
 const MAX_RUN_IDS = 100;
-/** Clock skew allowed between this process and the database when asking "changed since". */
-const RESYNC_MARGIN_MS = 5_000;
 
 @InputType({ description: 'Which run updates to receive; every condition given must hold.' })
 export class RunUpdatedFilter {
@@ -33,14 +30,6 @@ export class RunUpdatedFilter {
 type Subscribe<A> = SubscribeResolverData<unknown, A, RequestContext>;
 
 /**
- * A subscription's context lives as long as the stream; its loaders would cache a run's status
- * forever. Each event gets fresh ones (events are resolved one at a time).
- */
-function freshLoaders(ctx: RequestContext): void {
-  ctx.loaders = new LoaderRegistry(ctx.ds);
-}
-
-/**
  * For run events, fresh loaders per read rather than per event: a replay of thousands of events
  * then costs one `run` lookup per page, and each page still sees the run as of its own read.
  */
@@ -51,8 +40,6 @@ function freshLoadersPerRead(ctx: RequestContext, event: RunEvent): void {
   freshLoaders(ctx);
   if (batch) loaderBatch.set(ctx, batch);
 }
-
-const since = (lostAt: Date) => new Date(lostAt.getTime() - RESYNC_MARGIN_MS);
 
 async function subscribeRunEvents(data: Subscribe<{ runId: string; afterSeq?: number | null }>) {
   const { ds, announcements } = data.context;
@@ -97,7 +84,7 @@ function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null 
         ? [...match.ids]
         : (
             await ds.query<{ id: number }[]>('SELECT id FROM runs WHERE updated_at >= $1', [
-              since(lostAt),
+              changedSinceCutoff(lostAt),
             ])
           ).map((r) => r.id),
   });
@@ -106,21 +93,7 @@ function subscribeRunUpdated(data: Subscribe<{ filter?: RunUpdatedFilter | null 
 function subscribeCurriculumUpdated(data: Subscribe<{ curriculumId?: string | null }>) {
   const { ds, announcements } = data.context;
   const only = data.args.curriculumId ? Number(idOf('Curriculum', data.args.curriculumId)) : null;
-  const curricula = ds.getRepository(Curriculum);
-  return liveRows<Curriculum>(announcements, {
-    topics: [only === null ? 'curriculumUpdated' : `curriculumUpdated:${only}`],
-    wants: (id) => only === null || id === only,
-    idOf: (c) => c.id,
-    load: (ids) => curricula.find({ where: { id: In(ids) }, order: { id: 'ASC' } }),
-    changedSince: async (lostAt) =>
-      only !== null
-        ? [only]
-        : (
-            await ds.query<{ id: number }[]>('SELECT id FROM curricula WHERE updated_at >= $1', [
-              since(lostAt),
-            ])
-          ).map((r) => r.id),
-  });
+  return liveRowsById(ds, announcements, Curriculum, 'curriculumUpdated', only);
 }
 
 /** Live views of runs and curricula, over graphql-ws and graphql-sse (src/app/subscriptions.ts). */

@@ -1,14 +1,14 @@
 /** `curricula create`: a multi-round curriculum from a base checkpoint and a policy; its id. */
-import { type ApiClient, UsageError } from '../../api-client';
+import type { ApiClient } from '../../api-client';
 import { EXIT } from '../shared';
 import {
   intOption,
-  jsonObjectOption,
   launcherOption,
   listOption,
   noPositionals,
   parse,
   requireOptions,
+  stageConfigsOption,
 } from '../args';
 import { printJson } from '../output';
 import { resolveDatasetIds } from '../datasets';
@@ -41,14 +41,7 @@ export async function create(api: ApiClient, argv: string[]): Promise<number> {
   );
   const launcher = launcherOption(values.launcher);
   const rounds = intOption(values.rounds, 'rounds', 1);
-  const stageConfigs = jsonObjectOption(values['stage-configs'], 'stage-configs');
-  for (const [stage, config] of Object.entries(stageConfigs ?? {})) {
-    if (!config || typeof config !== 'object' || Array.isArray(config)) {
-      throw new UsageError(
-        `--stage-configs: ${stage} must be an object, e.g. {"SFT": {"steps": 150}}`,
-      );
-    }
-  }
+  const stageConfigs = stageConfigsOption(values['stage-configs']);
   const [datasetIds, evalDatasetIds] = [
     await resolveDatasetIds(api, datasets),
     await resolveDatasetIds(api, evalDatasets),

@@ -18,6 +18,7 @@ import { metricSummary } from '../../follow/metric-summary';
 import { pollToEnd } from '../../follow/poll';
 import { ProgressThrottle } from '../../follow/progress-throttle';
 import { followSubscription } from '../../follow/reconnecting-subscription';
+import { subscribeUntilEnded } from '../../follow/live-streams';
 import {
   CURRICULUM_FIELDS,
   RUN_FIELDS,
@@ -199,57 +200,26 @@ export class CurriculumWatcher {
 
   /** Resolves once the curriculum is terminal; rejects when a subscription fails. */
   private subscribeOnce(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const stops: (() => void)[] = [];
-      let settled = false;
-      const settle = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(first);
-        clearInterval(timer);
-        this.onTerminal = undefined;
-        for (const stop of stops) stop();
-        if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
-        else resolve();
-      };
-      this.onTerminal = () => settle();
-      const listen = <T>(query: string, next: (data: T) => void, complete: () => void) =>
-        stops.push(
-          this.api.subscribe<T>(
-            query,
-            { id: this.id },
-            {
-              next: (data) => {
-                this.eventsReceived += 1;
-                next(data);
-              },
-              error: (err) => settle(err),
-              complete,
-            },
-          ),
-        );
-      listen<{ curriculumUpdated: CurriculumView }>(
-        CURRICULUM_UPDATED,
-        (data) => this.update(data.curriculumUpdated),
-        () => settle(new ApiError('the curriculumUpdated stream ended', 'CONNECTION')),
-      );
-      listen<{ runUpdated: RunView }>(
-        RUN_UPDATED,
-        ({ runUpdated }) => {
-          if (this.last?.currentRun?.id === runUpdated.id) this.runUpdate(runUpdated);
+    return subscribeUntilEnded({
+      api: this.api,
+      variables: { id: this.id },
+      streams: [
+        {
+          query: CURRICULUM_UPDATED,
+          next: (data: { curriculumUpdated: CurriculumView }) =>
+            this.update(data.curriculumUpdated),
+          required: 'curriculumUpdated',
         },
-        () => undefined,
-      );
-      // A change between the first read and the subscription's start is read here, and any
-      // announcement lost later within 15 s.
-      const check = () => {
-        this.refresh().then(
-          () => undefined,
-          (err: unknown) => settle(err),
-        );
-      };
-      const first = setTimeout(check, 1500);
-      const timer = setInterval(check, 15_000);
+        {
+          query: RUN_UPDATED,
+          next: ({ runUpdated }: { runUpdated: RunView }) => {
+            if (this.last?.currentRun?.id === runUpdated.id) this.runUpdate(runUpdated);
+          },
+        },
+      ],
+      refresh: () => this.refresh(),
+      onEnded: (end) => (this.onTerminal = end),
+      received: () => (this.eventsReceived += 1),
     });
   }
 

@@ -2,6 +2,18 @@
 import { ApiError, type ApiClient } from '../../api-client';
 
 export const STATUSES = ['ACTIVE', 'PAUSED', 'SUCCEEDED', 'CANCELLED'];
+/** Where a watch stops: the experiment moves no more. */
+export const TERMINAL = new Set(['SUCCEEDED', 'PAUSED', 'CANCELLED']);
+export const ARMS = [
+  'STAGEWISE',
+  'SFT_ALL',
+  'DISTILL_RAW',
+  'RL_ONLY',
+  'SFT_THEN_RL',
+  'NO_BRIDGE',
+  'NO_CRITIQUE',
+  'NO_ROUTING_RL',
+];
 
 export interface ArmView {
   arm: string;
@@ -29,7 +41,7 @@ export interface ExperimentView {
 }
 
 export const LIST_FIELDS = 'id name status pauseReason seeds computeBudget armNames updatedAt';
-const STATUS_FIELDS = `${LIST_FIELDS} arms { arm seedsDone meanAccuracy ciLow ciHigh
+export const STATUS_FIELDS = `${LIST_FIELDS} arms { arm seedsDone meanAccuracy ciLow ciHigh
   levels { level accuracy } computeUsed computePlanned pValueVsBest pValueVsStagewise }`;
 
 export async function fetchExperiment(api: ApiClient, id: string): Promise<ExperimentView> {

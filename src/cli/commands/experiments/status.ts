@@ -6,7 +6,7 @@ import { printJson, table } from '../output';
 import { fetchExperiment, type ExperimentView } from './experiment';
 import { EXPERIMENTS_USAGE } from './usage';
 
-const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+export const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 
 export function renderStatus(e: ExperimentView): string {
   const out = [
