@@ -111,6 +111,7 @@ describe('withTransaction(ctx, …): service methods join the context’s transa
         heard.push({ what: 'runUpdated', committedEvents: await committedEvents(runId) });
       },
       curriculumUpdated: () => Promise.resolve(),
+      experimentUpdated: () => Promise.resolve(),
       apiKeyChanged: () => Promise.resolve(),
     };
     const journal = new RunJournal(announcer);
