@@ -8,17 +8,15 @@
  * missed while (re)connecting is never waited on for long. Reconnecting and polling are the shared
  * follower's (src/cli/follow).
  */
-import { type ApiClient, ApiError } from '../../api-client';
+import type { ApiClient } from '../../api-client';
 import { clock, formatDuration } from '../output';
 import { exitOnCtrlC } from '../../follow/ctrl-c';
 import { PlainLines, redrawsProgress, type WatchDisplay } from '../../follow/display';
 import { exitCodeForOutcome } from '../../follow/exit-codes';
 import { LiveLine } from '../../follow/live-line';
 import { metricSummary } from '../../follow/metric-summary';
-import { pollToEnd } from '../../follow/poll';
 import { ProgressThrottle } from '../../follow/progress-throttle';
-import { followSubscription } from '../../follow/reconnecting-subscription';
-import { subscribeUntilEnded } from '../../follow/live-streams';
+import { followRow } from '../../follow/follow-row';
 import {
   CURRICULUM_FIELDS,
   RUN_FIELDS,
@@ -54,8 +52,6 @@ export class CurriculumWatcher {
   private readonly reconnectMs: number;
   private readonly progressEveryMs: number;
   private onTerminal: (() => void) | undefined;
-  /** Events from either subscription, so far: a drop after some restarts the back-off. */
-  private eventsReceived = 0;
 
   constructor(
     private readonly api: ApiClient,
@@ -172,36 +168,9 @@ export class CurriculumWatcher {
 
   /** Subscriptions, resubscribed after each drop; polling when the WebSocket keeps failing. */
   private follow(): Promise<void> {
-    return followSubscription({
+    return followRow({
       api: this.api,
-      reconnectMs: this.reconnectMs,
-      notServed: /Subscription|curriculumUpdated/,
       subscription: 'curriculumUpdated',
-      resumeNote: () => 'reconnecting',
-      subscribeOnce: () => this.subscribeOnce(),
-      received: () => this.eventsReceived,
-      httpAnswers: () => this.refresh(),
-      poll: () => this.poll(),
-      ended: () => this.isTerminal(),
-      line: (text) => this.out.line(text),
-    });
-  }
-
-  /** Re-reads the curriculum over HTTP; false when the API cannot be reached. */
-  private async refresh(): Promise<boolean> {
-    try {
-      this.update(await fetchCurriculum(this.api, this.id));
-      return true;
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'CONNECTION') return false;
-      throw err;
-    }
-  }
-
-  /** Resolves once the curriculum is terminal; rejects when a subscription fails. */
-  private subscribeOnce(): Promise<void> {
-    return subscribeUntilEnded({
-      api: this.api,
       variables: { id: this.id },
       streams: [
         {
@@ -217,21 +186,12 @@ export class CurriculumWatcher {
           },
         },
       ],
-      refresh: () => this.refresh(),
+      reconnectMs: this.reconnectMs,
+      fetch: () => fetchCurriculum(this.api, this.id),
+      update: (c) => this.update(c),
+      ended: () => this.isTerminal(),
       onEnded: (end) => (this.onTerminal = end),
-      received: () => (this.eventsReceived += 1),
+      line: (text) => this.out.line(text),
     });
-  }
-
-  /** The curriculum over HTTP every 3 s until it has ended. */
-  private poll(): Promise<void> {
-    return pollToEnd(
-      async () => {
-        this.update(await fetchCurriculum(this.api, this.id));
-        return this.isTerminal() ? 'ended' : 'later';
-      },
-      3000,
-      this.reconnectMs,
-    );
   }
 }

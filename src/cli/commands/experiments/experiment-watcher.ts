@@ -7,12 +7,10 @@
  * It listens on experimentUpdated and re-reads the experiment over HTTP after subscribing and
  * every 15 s; reconnecting and polling are the shared follower's (src/cli/follow).
  */
-import { type ApiClient, ApiError } from '../../api-client';
+import type { ApiClient } from '../../api-client';
 import { clock, formatDuration } from '../output';
 import { exitCodeForOutcome } from '../../follow/exit-codes';
-import { subscribeUntilEnded } from '../../follow/live-streams';
-import { pollToEnd } from '../../follow/poll';
-import { followSubscription } from '../../follow/reconnecting-subscription';
+import { followRow } from '../../follow/follow-row';
 import {
   STATUS_FIELDS,
   TERMINAL,
@@ -41,7 +39,6 @@ export class ExperimentWatcher {
   private readonly armShown = new Map<string, { seedsDone: number; tokens: number }>();
   private readonly reconnectMs: number;
   private onTerminal: (() => void) | undefined;
-  private eventsReceived = 0;
 
   constructor(
     private readonly api: ApiClient,
@@ -101,52 +98,24 @@ export class ExperimentWatcher {
   }
 
   private follow(): Promise<void> {
-    return followSubscription({
+    return followRow({
       api: this.api,
-      reconnectMs: this.reconnectMs,
-      notServed: /Subscription|experimentUpdated/,
       subscription: 'experimentUpdated',
-      resumeNote: () => 'reconnecting',
-      subscribeOnce: () =>
-        subscribeUntilEnded({
-          api: this.api,
-          variables: { id: this.id },
-          streams: [
-            {
-              query: EXPERIMENT_UPDATED,
-              next: (data: { experimentUpdated: ExperimentView }) =>
-                this.update(data.experimentUpdated),
-              required: 'experimentUpdated',
-            },
-          ],
-          refresh: () => this.refresh(),
-          onEnded: (end) => (this.onTerminal = end),
-          received: () => (this.eventsReceived += 1),
-        }),
-      received: () => this.eventsReceived,
-      httpAnswers: () => this.refresh(),
-      poll: () =>
-        pollToEnd(
-          async () => {
-            this.update(await fetchExperiment(this.api, this.id));
-            return this.isTerminal() ? 'ended' : 'later';
-          },
-          3000,
-          this.reconnectMs,
-        ),
+      variables: { id: this.id },
+      streams: [
+        {
+          query: EXPERIMENT_UPDATED,
+          next: (data: { experimentUpdated: ExperimentView }) =>
+            this.update(data.experimentUpdated),
+          required: 'experimentUpdated',
+        },
+      ],
+      reconnectMs: this.reconnectMs,
+      fetch: () => fetchExperiment(this.api, this.id),
+      update: (e) => this.update(e),
       ended: () => this.isTerminal(),
+      onEnded: (end) => (this.onTerminal = end),
       line: (text) => console.log(text),
     });
-  }
-
-  /** Re-reads the experiment over HTTP; false when the API cannot be reached. */
-  private async refresh(): Promise<boolean> {
-    try {
-      this.update(await fetchExperiment(this.api, this.id));
-      return true;
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'CONNECTION') return false;
-      throw err;
-    }
   }
 }
