@@ -5,7 +5,7 @@
 # then:
 #   1. loads the built-in task into a TRAIN dataset curriculum-train (400 problems, seed 0), an
 #      EVAL dataset curriculum-eval (300 problems, seed 1, the eval split) and the base
-#      checkpoint's own TRAIN dataset curriculum-base (3,000 problems, seed 2), unless loaded;
+#      checkpoint's own TRAIN dataset curriculum-base (60,000 problems, seed 2), unless loaded;
 #   2. the base checkpoint: the tiny model trained from scratch by SFT on curriculum-base's
 #      explicit teacher traces (problems the curriculum does not train on, so the base is not a
 #      memoriser of them), its id kept in .stagewise/curriculum/base-checkpoint. Trained
@@ -21,9 +21,9 @@
 #
 # Knobs (environment):
 #   CURRICULUM_N (TRAIN problems, 400), CURRICULUM_EVAL_N (EVAL problems, 300),
-#   CURRICULUM_BASE_N (the base checkpoint's problems, 3000),
-#   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~3-4 minutes on an idle
-#   2-core CPU at ~4,100 tokens a step),
+#   CURRICULUM_BASE_N (the base checkpoint's problems, 60000, as `npm run experiment`'s),
+#   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~4 minutes on an idle
+#   2-core CPU at ~4,100 tokens a step; both defaults in scripts/builtin-task.sh),
 #   CURRICULUM_ROUNDS (2), CURRICULUM_SFT_EPOCHS (4 passes over the round's SFT set, at most
 #   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (3e-4),
 #   CURRICULUM_RL_STEPS (40), CURRICULUM_MAX_NEW_TOKENS (72: the longest explicit trace of a
@@ -47,8 +47,6 @@ DIST=${STAGEWISE_DEMO_DIST:-dist}
 DIR=${STAGEWISE_CURRICULUM_DIR:-.stagewise/curriculum}
 N=${CURRICULUM_N:-400}
 EVAL_N=${CURRICULUM_EVAL_N:-300}
-BASE_N=${CURRICULUM_BASE_N:-3000}
-BASE_STEPS=${CURRICULUM_BASE_STEPS:-2400}
 ROUNDS=${CURRICULUM_ROUNDS:-2}
 SFT_STEPS=${CURRICULUM_SFT_STEPS:-200}
 SFT_EPOCHS=${CURRICULUM_SFT_EPOCHS:-4}
@@ -78,6 +76,8 @@ source scripts/demo-server.sh
 
 # shellcheck source=scripts/builtin-task.sh
 source scripts/builtin-task.sh
+BASE_N=${CURRICULUM_BASE_N:-$BUILTIN_BASE_N}
+BASE_STEPS=${CURRICULUM_BASE_STEPS:-$BUILTIN_BASE_STEPS}
 
 # ---------------------------------------------------------------------------------------------
 # 1. The datasets (task load is idempotent; a partly loaded dataset is completed)

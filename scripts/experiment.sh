@@ -5,8 +5,8 @@
 # makes an ADMIN key, then:
 #   1. loads the built-in task as for `npm run curriculum` (scripts/builtin-task.sh): TRAIN
 #      experiment-train (400 problems, seed 0), EVAL experiment-eval (300, seed 1, the eval
-#      split), the base checkpoint's TRAIN experiment-base (3,000, seed 2), and a VALIDATION set
-#      experiment-validation (200, seed 3, train split: held out of training and apart from EVAL;
+#      split), the base checkpoint's TRAIN experiment-base (60,000, seed 2), and a VALIDATION set
+#      experiment-validation (500, seed 3, train split: held out of training and apart from EVAL;
 #      the only set a setting may be chosen on);
 #   2. the base checkpoint (trained once, its id kept in .stagewise/experiment/base-checkpoint),
 #      and its greedy accuracy on the validation set (an EVAL run on experiment-validation);
@@ -22,10 +22,11 @@
 # Exits 0 when the experiment SUCCEEDED, 1 when it paused (the reason is printed), 3 on usage.
 #
 # --quick: 1 seed, arms STAGEWISE,SFT_ALL,RL_ONLY,SFT_THEN_RL, 400,000 tokens, 1 round.
-# Full: 3 seeds, all eight arms, 1,000,000 tokens, 2 rounds.
+# Full: 3 seeds, all eight arms, 500,000 tokens, 1 round (sized to end within about an hour on
+#   the busy 2-core machine; the method's probes take ~210,000 of it, see README).
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
-#   EXPERIMENT_VALIDATION_N (200), EXPERIMENT_BASE_N (3000), EXPERIMENT_BASE_STEPS (2400),
+#   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
 #   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_STAGE_CONFIGS (JSON replacing the stage configs
 #   below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
 #   STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
@@ -51,16 +52,14 @@ if [ "$QUICK" = 1 ]; then
 else
   SEEDS=${EXPERIMENT_SEEDS:-3}
   ARMS=${EXPERIMENT_ARMS:-STAGEWISE,SFT_ALL,DISTILL_RAW,RL_ONLY,SFT_THEN_RL,NO_BRIDGE,NO_CRITIQUE,NO_ROUTING_RL}
-  BUDGET=${EXPERIMENT_BUDGET:-1000000}
-  ROUNDS=${EXPERIMENT_ROUNDS:-2}
+  BUDGET=${EXPERIMENT_BUDGET:-500000}
+  ROUNDS=${EXPERIMENT_ROUNDS:-1}
 fi
 DIST=${STAGEWISE_DEMO_DIST:-dist}
 DIR=${STAGEWISE_EXPERIMENT_DIR:-.stagewise/experiment}
 N=${EXPERIMENT_N:-400}
 EVAL_N=${EXPERIMENT_EVAL_N:-300}
-VALIDATION_N=${EXPERIMENT_VALIDATION_N:-200}
-BASE_N=${EXPERIMENT_BASE_N:-3000}
-BASE_STEPS=${EXPERIMENT_BASE_STEPS:-2400}
+VALIDATION_N=${EXPERIMENT_VALIDATION_N:-500}
 MAX_NEW=${EXPERIMENT_MAX_NEW_TOKENS:-72}
 TRAIN=experiment-train
 EVAL=experiment-eval
@@ -86,6 +85,8 @@ KEY_PREFIX=experiment
 source scripts/demo-server.sh
 # shellcheck source=scripts/builtin-task.sh
 source scripts/builtin-task.sh
+BASE_N=${EXPERIMENT_BASE_N:-$BUILTIN_BASE_N}
+BASE_STEPS=${EXPERIMENT_BASE_STEPS:-$BUILTIN_BASE_STEPS}
 
 say "Datasets"
 load_task "$TRAIN" "$N" 0 train
@@ -134,6 +135,19 @@ OUTCOME=$?
 set -e
 WALL=$((SECONDS - T0))
 
+# The method's premise needs mastered, partly solved and unsolved problems in useful numbers: the
+# first STAGEWISE seed's round table (SFT = unsolved, RL = partly solved, REPLAY + DROPPED =
+# mastered, from the base's probe of the TRAIN set in round 1).
+CUR=$(sw curricula list --json | node -e '
+  const raw = Buffer.from(process.argv[1], "base64").toString().split(":")[1];
+  const mine = JSON.parse(require("fs").readFileSync(0, "utf8"))
+    .filter((c) => c.name.startsWith(`experiment-${raw}-stagewise-seed-`))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  console.log(mine.length ? mine[0].id : "");' "$EID")
+if [ -n "$CUR" ]; then
+  say "Routing of the method's first seed: stagewise curricula status $CUR"
+  sw curricula status "$CUR" || true
+fi
 echo
 echo "Experiment wall time: $(took "$WALL") ($SEEDS seed(s) x $(echo "$ARMS" | tr ',' '\n' | wc -l) arms at $BUDGET tokens)"
 if [ "$OUTCOME" != 0 ]; then

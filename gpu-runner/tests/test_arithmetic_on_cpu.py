@@ -41,6 +41,16 @@ def test_generation_is_deterministic_by_seed_and_split_on_cpu():
     assert {p.level for p in A.generate(200, seed=0, levels=[2, 4])} == {2, 4}
 
 
+def test_a_large_set_has_no_repeated_problem_and_numbers_its_ids_in_order_on_cpu():
+    # 20,000 draws repeat some one-operation problems; each repeat is drawn again, so every
+    # problem (one sample in the API) keeps its traces, and the ids stay 0..n-1.
+    problems = A.generate(20000, seed=2)
+    assert len({p.text for p in problems}) == 20000
+    assert [p.external_id for p in problems] == [f"arith-train-s2-{i}" for i in range(20000)]
+    # A small set draws no repeat: the same problems as before repeats were drawn again.
+    assert [p.text for p in A.generate(300, seed=2)] == [p.text for p in problems[:300]]
+
+
 def test_cli_writes_sample_and_trace_lines_in_the_import_format_on_cpu(tmp_path):
     s, t = tmp_path / "out" / "samples.ndjson", tmp_path / "out" / "traces.ndjson"
     assert A.main(["--n", "20", "--seed", "0", "--samples", str(s), "--traces", str(t), "--split", "eval"]) == 0

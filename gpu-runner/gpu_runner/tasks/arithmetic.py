@@ -110,11 +110,19 @@ def parse_problem(text: str) -> Optional[Problem]:
 
 def generate(n: int, seed: int = 0, split: str = "train", levels: Sequence[int] = LEVELS,
              max_digits: int = 2) -> List[Problem]:
-    """n problems, levels drawn uniformly; the same (n, seed, split) always gives the same list,
-    and the train and eval splits of one seed draw from different streams."""
+    """n distinct problems, levels drawn uniformly; the same (n, seed, split) always gives the same
+    list, and the train and eval splits of one seed draw from different streams. A draw whose text
+    repeats an earlier one is drawn again (the API keeps one sample per content, so a repeat would
+    leave its traces without a sample); one-operation problems repeat from a few thousand on."""
     rng = random.Random(f"stagewise-arithmetic:{split}:{seed}")
-    return [make_problem(rng, rng.choice(list(levels)), f"arith-{split}-s{seed}-{i}", max_digits)
-            for i in range(n)]
+    problems: List[Problem] = []
+    seen = set()
+    while len(problems) < n:
+        p = make_problem(rng, rng.choice(list(levels)), f"arith-{split}-s{seed}-{len(problems)}", max_digits)
+        if p.text not in seen:
+            seen.add(p.text)
+            problems.append(p)
+    return problems
 
 
 def raw_trace(p: Problem) -> str:

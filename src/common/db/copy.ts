@@ -3,6 +3,13 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
+/**
+ * A COPY-fed import of at least this many rows refreshes the planner's statistics of the table it
+ * filled (ANALYZE, in its transaction): a statement right after it would be planned as if the
+ * table had its old size until autovacuum comes by.
+ */
+export const ANALYZE_AFTER_ROWS = 100;
+
 /** One value in PostgreSQL's COPY text format: NULL as \N, and the four escapes. */
 export function copyValue(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '\\N';

@@ -146,10 +146,19 @@ export class CurriculumEngine {
         return this.startReprobe(m, c, runs);
       case CurriculumPhase.REPROBE:
         return this.startRl(m, c, runs);
-      case CurriculumPhase.RL:
+      case CurriculumPhase.RL: {
         await this.patchRound(m, c.id, round, { endCheckpointId: run!.outputCheckpointId });
+        // The last round's RL may end short of the budget (its steps are coarse): SFT takes the
+        // rest, from the RL checkpoint.
+        const last = round === c.rounds && run!.stage === RunStage.RL;
+        if (last && (await this.startSftForRl(m, c, runs, run!.outputCheckpointId!))) return;
         if (c.ablations.includes(CurriculumAblation.NO_CRITIQUE)) return this.endRound(m, c, runs);
-        return this.startCritique(m, c, run!, runs);
+        const rl = await m.getRepository(Run).findOne({
+          where: { curriculumId: c.id, round, stage: RunStage.RL, status: RunStatus.SUCCEEDED },
+          order: { id: 'DESC' },
+        });
+        return rl ? this.startCritique(m, c, rl, runs) : this.endRound(m, c, runs);
+      }
       case CurriculumPhase.CRITIQUE:
         if (run) await this.patchStats(m, c.id, round, { critiques: await critiqueStats(m, run) });
         return this.endRound(m, c, runs);
@@ -253,21 +262,7 @@ export class CurriculumEngine {
     const round = c.currentRound;
     const policy = await this.policy(m, c);
     const r = await this.round(m, c.id, round);
-    const bridgeRun = await m.getRepository(Run).findOne({
-      where: { curriculumId: c.id, round, stage: RunStage.BRIDGE, status: RunStatus.SUCCEEDED },
-      order: { id: 'DESC' },
-    });
-    const items: [string, unknown[]] = [
-      SFT_SET_SQL,
-      [
-        c.id,
-        round,
-        this.deps.bridge.externalId(c.id, round),
-        bridgeRun?.id ?? null,
-        policy.bridgeStrategy === BridgeStrategy.NONE ||
-          c.ablations.includes(CurriculumAblation.NO_BRIDGE),
-      ],
-    ];
+    const items = await this.sftItems(m, c, policy);
     const config = await this.sftBudget(m, c, policy, items);
     const started =
       config !== null &&
@@ -282,6 +277,30 @@ export class CurriculumEngine {
       await this.patchRound(m, c.id, round, { sftCheckpointId: r.startCheckpointId });
       await this.startRl(m, c, runs);
     }
+  }
+
+  /** The round's SFT set: bridged traces (raw teacher traces without a bridge), replay, critiques. */
+  private async sftItems(
+    m: EntityManager,
+    c: Curriculum,
+    policy: RoutingPolicy,
+  ): Promise<[string, unknown[]]> {
+    const round = c.currentRound;
+    const bridgeRun = await m.getRepository(Run).findOne({
+      where: { curriculumId: c.id, round, stage: RunStage.BRIDGE, status: RunStatus.SUCCEEDED },
+      order: { id: 'DESC' },
+    });
+    return [
+      SFT_SET_SQL,
+      [
+        c.id,
+        round,
+        this.deps.bridge.externalId(c.id, round),
+        bridgeRun?.id ?? null,
+        policy.bridgeStrategy === BridgeStrategy.NONE ||
+          c.ablations.includes(CurriculumAblation.NO_BRIDGE),
+      ],
+    ];
   }
 
   /** REPROBE: the post-SFT checkpoint on the round's SFT and RL samples. */
@@ -315,10 +334,36 @@ export class CurriculumEngine {
         config,
         items,
       }));
-    if (!started) {
+    if (!started && !(await this.startSftForRl(m, c, runs, r.sftCheckpointId!))) {
       await this.patchRound(m, c.id, c.currentRound, { endCheckpointId: r.sftCheckpointId });
       await this.endRound(m, c, runs);
     }
+  }
+
+  /**
+   * Under a compute budget, what RL leaves of the round's share goes to more SFT on the round's
+   * SFT set, from `checkpointId`: all of it when RL has nothing to train on (the re-probe found
+   * nothing partly solved) or not one RL step fits (from the post-SFT checkpoint), what the
+   * last round's RL run left (from its checkpoint); so the method spends its budget as the other
+   * arms do. The run stands in the RL phase: its checkpoint ends the round, and the critique
+   * still takes the round's RL run. False (and no run) without a budget, with an empty SFT set,
+   * or when not one step fits.
+   */
+  private async startSftForRl(
+    m: EntityManager,
+    c: Curriculum,
+    runs: Run[],
+    checkpointId: number,
+  ): Promise<boolean> {
+    if (c.computeBudget === null) return false;
+    const items = await this.sftItems(m, c, await this.policy(m, c));
+    const left = this.roundEnd(c) - (await usedTokens(m, c.id));
+    const config = this.sized(c, RunStage.SFT, left, await this.lengths(m, c, items));
+    const started =
+      config !== null &&
+      (await this.startRun(m, c, runs, { stage: RunStage.SFT, checkpointId, config, items }));
+    if (started) await this.patchStats(m, c.id, c.currentRound, { rlShareToSft: config.steps });
+    return started;
   }
 
   /** CRITIQUE of the prompts whose whole group scored zero in the RL run. */

@@ -1,7 +1,13 @@
 import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { Field, Int, ObjectType } from 'type-graphql';
-import { copyLines, copyTextArray, copyValue, mapRows } from '../../common/db/copy';
+import {
+  ANALYZE_AFTER_ROWS,
+  copyLines,
+  copyTextArray,
+  copyValue,
+  mapRows,
+} from '../../common/db/copy';
 import { contentHash } from './content-hash';
 import { findRepeatedLines, MAX_REPORTED_REPEATS, RepeatedLine } from '../../common/import-repeats';
 
@@ -79,8 +85,6 @@ export class ImportSamplesResult {
 }
 
 const MAX_REPORTED_DUPLICATES = 1_000;
-/** Imports at least this large refresh the planner's statistics of the samples table. */
-const ANALYZE_AFTER_ROWS = 100;
 
 export const SAMPLE_STAGING_SQL = `CREATE TEMP TABLE stage_samples (
   line integer NOT NULL, external_id text NOT NULL, problem text NOT NULL, answer text NOT NULL,
