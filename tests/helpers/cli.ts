@@ -77,6 +77,8 @@ export interface RunningCli {
   waitForStdout(pattern: RegExp, timeoutMs: number): Promise<void>;
   /** The exit code, or 'timeout' (and the process killed) when it has not exited in `timeoutMs`. */
   exit(timeoutMs: number): Promise<number | null | 'timeout'>;
+  /** Sends it SIGINT, as Ctrl-C on a terminal does. */
+  interrupt(): void;
 }
 
 /** `stagewise` against a test server, with its WRITE key unless an env says otherwise. */
@@ -149,6 +151,9 @@ export class StagewiseCli {
         clearTimeout(timer);
         if (code === 'timeout') child.kill();
         return code;
+      },
+      interrupt() {
+        child.kill('SIGINT');
       },
     };
   }

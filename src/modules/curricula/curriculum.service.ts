@@ -140,21 +140,27 @@ export class CurriculumService {
     return this.advanceOrPause(ctx, c.id);
   }
 
-  /** Cancels the curriculum and its live run. */
+  /**
+   * Cancels the curriculum and its live run. The status is set under the row lock, so a step in
+   * flight finishes first and the run it started is the one cancelled; no step starts another.
+   */
   async cancel(ctx: RequestContext, globalId: string): Promise<Curriculum> {
-    const c = await loadNode(ctx, Curriculum, globalId);
-    if (c.status === CurriculumStatus.SUCCEEDED || c.status === CurriculumStatus.CANCELLED) {
-      throw conflict(`Curriculum ${c.name} is already ${c.status}`);
-    }
-    await ctx.ds
-      .getRepository(Curriculum)
-      .update({ id: c.id }, { status: CurriculumStatus.CANCELLED });
-    if (c.currentRunId) {
-      const run = await ctx.ds.getRepository(Run).findOneByOrFail({ id: c.currentRunId });
+    const { id } = await loadNode(ctx, Curriculum, globalId);
+    const currentRunId = await withTransaction(ctx, async ({ manager: m }) => {
+      await m.query('SELECT id FROM curricula WHERE id = $1 FOR UPDATE', [id]);
+      const c = await m.getRepository(Curriculum).findOneByOrFail({ id });
+      if (c.status === CurriculumStatus.SUCCEEDED || c.status === CurriculumStatus.CANCELLED) {
+        throw conflict(`Curriculum ${c.name} is already ${c.status}`);
+      }
+      await m.getRepository(Curriculum).update({ id }, { status: CurriculumStatus.CANCELLED });
+      return c.currentRunId;
+    });
+    if (currentRunId) {
+      const run = await ctx.ds.getRepository(Run).findOneByOrFail({ id: currentRunId });
       if (!isTerminal(run.status)) await this.deps.runs.cancel(ctx, toGlobalId('Run', run.id));
     }
-    await this.deps.announcer.curriculumUpdated(c.id);
-    return ctx.ds.getRepository(Curriculum).findOneByOrFail({ id: c.id });
+    await this.deps.announcer.curriculumUpdated(id);
+    return ctx.ds.getRepository(Curriculum).findOneByOrFail({ id });
   }
 
   /**
@@ -195,8 +201,9 @@ export class CurriculumService {
 
   private async pauseOnError(ctx: RequestContext, id: number, err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
+    // Only an ACTIVE one: a cancel may have committed since the failed step let go of the row.
     await ctx.ds.getRepository(Curriculum).update(
-      { id },
+      { id, status: CurriculumStatus.ACTIVE },
       {
         status: CurriculumStatus.PAUSED,
         pauseReason: `A step failed: ${message}; fix it and resumeCurriculum`,

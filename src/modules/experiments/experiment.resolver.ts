@@ -97,4 +97,13 @@ export class ExperimentResolver {
   createExperiment(@Ctx() ctx: RequestContext, @Arg('input') input: CreateExperimentInput) {
     return this.experimentService.create(ctx, input);
   }
+
+  @Mutation(() => Experiment, {
+    description:
+      'Cancels an ACTIVE or PAUSED experiment, its live runs and its curricula; nothing more ' +
+      'starts for it, and the results of the seeds that finished stay. CONFLICT once it ended.',
+  })
+  cancelExperiment(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return this.experimentService.cancel(ctx, id);
+  }
 }

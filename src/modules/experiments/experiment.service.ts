@@ -1,6 +1,7 @@
 import { withTransaction, type RequestContext } from '../../common/request-context';
-import { badInput, conflict } from '../../common/errors';
+import { AppError, badInput, conflict } from '../../common/errors';
 import { conflictOnDuplicate } from '../../common/pg-errors';
+import { toGlobalId } from '../../common/ids';
 import { loadNode } from '../../common/load-node';
 import { keysetPage, type PageArgs } from '../../common/pagination';
 import { Checkpoint } from '../checkpoints/checkpoint.entity';
@@ -86,6 +87,49 @@ export class ExperimentService {
     return this.advanceOrPause(ctx, created.id);
   }
 
+  /**
+   * Cancels the experiment: CANCELLED under its row lock (an engine pass in flight finishes
+   * first; none after it starts anything, as the engine moves only ACTIVE experiments), then its
+   * live runs and its curricula through their own services. What its finished seeds produced
+   * stays, and so do its results.
+   */
+  async cancel(ctx: RequestContext, globalId: string): Promise<Experiment> {
+    const { id } = await loadNode(ctx, Experiment, globalId);
+    const parts = await withTransaction(ctx, async ({ manager: m }) => {
+      await m.query('SELECT id FROM experiments WHERE id = $1 FOR UPDATE', [id]);
+      const e = await m.getRepository(Experiment).findOneByOrFail({ id });
+      if (e.status === ExperimentStatus.SUCCEEDED || e.status === ExperimentStatus.CANCELLED) {
+        throw conflict(`Experiment ${e.name} is already ${e.status}`);
+      }
+      await m
+        .getRepository(Experiment)
+        .update({ id }, { status: ExperimentStatus.CANCELLED, pauseReason: null });
+      const runs = await m.query<{ id: number }[]>(
+        `SELECT r.id FROM experiment_runs er JOIN runs r ON r.id = er.run_id
+         WHERE er.experiment_id = $1 AND r.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
+         ORDER BY r.id`,
+        [id],
+      );
+      const curricula = await m.query<{ id: number }[]>(
+        `SELECT c.id FROM experiment_curricula ec JOIN curricula c ON c.id = ec.curriculum_id
+         WHERE ec.experiment_id = $1 AND c.status IN ('ACTIVE', 'PAUSED') ORDER BY c.id`,
+        [id],
+      );
+      return { runs, curricula };
+    });
+    try {
+      for (const run of parts.runs) {
+        await endedMeanwhile(this.deps.runs.cancel(ctx, toGlobalId('Run', run.id)));
+      }
+      for (const c of parts.curricula) {
+        await endedMeanwhile(this.deps.curricula.cancel(ctx, toGlobalId('Curriculum', c.id)));
+      }
+    } finally {
+      await this.deps.announcer.experimentUpdated(id);
+    }
+    return ctx.ds.getRepository(Experiment).findOneByOrFail({ id });
+  }
+
   results(ctx: RequestContext, e: Experiment): Promise<ArmResult[]> {
     return armResults(ctx.ds.manager, e);
   }
@@ -104,14 +148,24 @@ export class ExperimentService {
     } catch (err) {
       ctx.log.error({ err, experimentId: id }, 'experiment step failed; pausing it');
       const message = err instanceof Error ? err.message : String(err);
+      // Only an ACTIVE one: a cancel may have committed since the failed pass let go of the row.
       await ctx.ds
         .getRepository(Experiment)
         .update(
-          { id },
+          { id, status: ExperimentStatus.ACTIVE },
           { status: ExperimentStatus.PAUSED, pauseReason: `A step failed: ${message}` },
         );
       await this.deps.announcer.experimentUpdated(id);
       return ctx.ds.getRepository(Experiment).findOneByOrFail({ id });
     }
+  }
+}
+
+/** A run or curriculum that ended between the cancel's commit and its own cancel is left as is. */
+async function endedMeanwhile(cancelling: Promise<unknown>): Promise<void> {
+  try {
+    await cancelling;
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'CONFLICT')) throw err;
   }
 }

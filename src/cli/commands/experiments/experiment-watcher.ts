@@ -9,6 +9,7 @@
  */
 import type { ApiClient } from '../../api-client';
 import { clock, formatDuration } from '../output';
+import { exitOnCtrlC } from '../../follow/ctrl-c';
 import { exitCodeForOutcome } from '../../follow/exit-codes';
 import { followRow } from '../../follow/follow-row';
 import {
@@ -56,6 +57,12 @@ export class ExperimentWatcher {
     );
     const started = Date.now();
     this.update(e);
+    // Lines only, nothing redrawn: nothing to clear before the hint.
+    const stopExitOnCtrlC = exitOnCtrlC(
+      `experiment ${this.id}`,
+      `stagewise experiments cancel ${this.id}`,
+      () => undefined,
+    );
     try {
       if (!this.isTerminal()) await this.follow();
       const final = this.last!;
@@ -64,6 +71,7 @@ export class ExperimentWatcher {
       console.log(renderStatus(final));
       return exitCodeForOutcome(final.status);
     } finally {
+      stopExitOnCtrlC();
       await this.api.close();
     }
   }

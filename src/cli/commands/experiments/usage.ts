@@ -7,6 +7,7 @@ export const EXPERIMENTS_USAGE = `Usage:
   stagewise experiments list [--status ACTIVE|PAUSED|SUCCEEDED|CANCELLED] [--json]
   stagewise experiments status ID [--json]
   stagewise experiments watch ID [--reconnect-timeout 120]
+  stagewise experiments cancel ID [--json]
 
 experiments create prints the new experiment's id on stdout and starts its runs. Arms:
 STAGEWISE, SFT_ALL, DISTILL_RAW, RL_ONLY, SFT_THEN_RL, NO_BRIDGE, NO_CRITIQUE, NO_ROUTING_RL;
@@ -19,4 +20,6 @@ the exact McNemar p-value of the best arm against it.
 experiments watch prints each change of the experiment's status and of each arm's progress, then
 the status table, and exits with the outcome: 0 SUCCEEDED, 1 PAUSED (the reason is printed),
 2 CANCELLED, 3 usage or connection error (no server, wrong key, unknown experiment, connection
-lost for longer than --reconnect-timeout seconds).`;
+lost for longer than --reconnect-timeout seconds). Ctrl-C stops watching, not the experiment.
+experiments cancel cancels an ACTIVE or PAUSED experiment with its live runs and curricula;
+nothing more starts for it, and the finished seeds' results stay.`;
