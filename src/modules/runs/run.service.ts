@@ -115,8 +115,7 @@ export class RunService {
     if (old.status !== RunStatus.FAILED && old.status !== RunStatus.CANCELLED) {
       throw conflict(`Run ${globalId} is ${old.status}; only FAILED or CANCELLED runs are retried`);
     }
-    const afterCommit: AfterCommit[] = [];
-    const retry = await this.create(
+    return this.create(
       ctx,
       () =>
         Promise.resolve({
@@ -131,13 +130,9 @@ export class RunService {
           retryOfId: old.id,
         }),
       async (tx, run) => {
-        for (const listener of this.retryListeners) {
-          afterCommit.push(await listener(tx, old, run));
-        }
+        for (const listener of this.retryListeners) tx.afterCommit(await listener(tx, old, run));
       },
     );
-    for (const announce of afterCommit) await announce();
-    return retry;
   }
 
   /** QUEUED runs are cancelled at once; live ones go CANCELLING until their runner stops. */
@@ -193,12 +188,12 @@ export class RunService {
     alsoInTransaction?: (tx: TransactionContext, run: Run) => Promise<void>,
   ): Promise<Run> {
     this.dispatcher();
-    const run = await withTransaction(ctx, async (tx) => {
+    // Announced once the outermost transaction commits: inside a caller's, after the caller's.
+    return withTransaction(ctx, async (tx) => {
       const created = await this.insertQueued(tx.manager, await fields(tx.manager));
+      tx.afterCommit(() => this.announceCreated(created));
       await alsoInTransaction?.(tx, created);
       return created;
     });
-    await this.announceCreated(run);
-    return run;
   }
 }
