@@ -88,10 +88,7 @@ export function createServices(deps: ServiceDeps) {
   const experiments = new ExperimentService({ runs, manifests, curricula, announcer: live });
   const ticker = new CurriculumTicker(
     curricula,
-    createSystemContext(
-      { ds, cursors: deps.cursors, announcements: live },
-      { id: 'curriculum-engine', log: deps.log.child({ component: 'curricula' }) },
-    ),
+    systemContexts('curricula'),
     config.CURRICULUM_TICK_MS,
     // Experiments ride the same poll: their runs end the same way and need the same care.
     [experiments],

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../common/request-context';
+import type { ContextFactory, RequestContext } from '../../common/request-context';
 import type { CurriculumService } from './curriculum.service';
 
 /** Something with one pass to make on each of the ticker's polls. */
@@ -15,10 +15,15 @@ export class CurriculumTicker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  private passes = 0;
 
   constructor(
     private readonly curricula: CurriculumService,
-    private readonly ctx: RequestContext,
+    /**
+     * A fresh context per pass: a context's loaders cache the rows they read, and one kept for
+     * the server's life would serve a pass the rows an earlier pass saw.
+     */
+    private readonly contextFor: ContextFactory,
     private readonly intervalMs: number,
     /** More passes on the same poll, after the curricula's (experiments: app/services.ts). */
     private readonly alsoTick: readonly Tickable[] = [],
@@ -28,12 +33,13 @@ export class CurriculumTicker {
     if (this.intervalMs <= 0) return;
     const loop = () => {
       if (this.stopped) return;
+      const ctx = this.contextFor(`curriculum-tick:${++this.passes}`);
       this.running = this.curricula
-        .tick(this.ctx)
+        .tick(ctx)
         .then(async () => {
-          for (const other of this.alsoTick) await other.tick(this.ctx);
+          for (const other of this.alsoTick) await other.tick(ctx);
         })
-        .catch((err: unknown) => this.ctx.log.error({ err }, 'curriculum tick failed'))
+        .catch((err: unknown) => ctx.log.error({ err }, 'curriculum tick failed'))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
         });
