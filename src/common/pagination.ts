@@ -134,8 +134,13 @@ export async function keysetPage<T extends ObjectLiteral & { id: string | number
     pageInfo: {
       hasNextPage: rows.length > args.first,
       hasPreviousPage: Boolean(args.after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      // Signed only when asked for, as the edges' cursors.
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
     countTotal: () => counter.getCount(),
   };
