@@ -276,6 +276,32 @@ describe('an experiment compares arms at equal compute through GraphQL', () => {
     const items = Object.fromEntries(rlItems.map((r) => [r.arm, r.items]));
     assert.equal(items.NO_ROUTING_RL, 32, JSON.stringify(items));
     assert.ok((items.STAGEWISE ?? 0) < 32, JSON.stringify(items));
+
+    // What each arm's SFT learns from: NO_BRIDGE the raw traces as the teacher wrote them, the
+    // method the bridged ones (SELECT copies the trace the student scores best, not the raw one).
+    const sftTraces = await t.server.ds.query<{ arm: string; kind: string; producer: string }[]>(
+      `SELECT DISTINCT ec.arm, t.kind::text AS kind, t.producer
+       FROM experiment_curricula ec
+       JOIN runs r ON r.curriculum_id = ec.curriculum_id AND r.stage = 'SFT'
+       JOIN curriculum_rounds cr ON cr.curriculum_id = ec.curriculum_id
+       JOIN manifest_items mi ON mi.manifest_id = r.manifest_id
+       JOIN stage_assignments a ON a.curriculum_id = ec.curriculum_id AND a.round = cr.round
+         AND a.sample_id = mi.sample_id AND a.stage = 'SFT'
+       JOIN traces t ON t.id = mi.trace_id
+       WHERE ec.experiment_id = $1 AND ec.arm IN ('NO_BRIDGE', 'STAGEWISE') ORDER BY 1, 2`,
+      [Number(fromGlobalId(id).id)],
+    );
+    assert.deepEqual(
+      sftTraces.map((r) => [
+        r.arm,
+        r.kind,
+        r.producer.startsWith('select:') ? 'select' : r.producer,
+      ]),
+      [
+        ['NO_BRIDGE', 'TEACHER', 'builtin-teacher-raw'],
+        ['STAGEWISE', 'BRIDGED', 'select'],
+      ],
+    );
   });
 
   it('refuses a method arm without a routing policy, saying why', async () => {

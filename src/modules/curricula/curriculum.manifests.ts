@@ -18,9 +18,10 @@ export const STAGE_PROMPTS_SQL = `
 
 /**
  * The SFT set of a round: each SFT sample with its bridged trace (written by the round's bridge
- * step, in-API as external id $3 or by the BRIDGE run $4; with no bridge, $5 = true, a verified
- * teacher trace), each REPLAY sample with a verified teacher trace, and the verified repair and
- * solution traces of the previous round's critiques.
+ * step, in-API as external id $3 or by the BRIDGE run $4, the latest; with no bridge, $5 = true,
+ * its tersest verified teacher trace, as the teacher wrote it: the built-in task's raw trace, not
+ * the step-by-step one a bridge would pick), each REPLAY sample with a verified teacher trace,
+ * and the verified repair and solution traces of the previous round's critiques.
  */
 export const SFT_SET_SQL = `
   SELECT a.sample_id, b.id AS trace_id, 1 AS sort_key
@@ -30,7 +31,9 @@ export const SFT_SET_SQL = `
     WHERE t.sample_id = a.sample_id AND t.correct
       AND ((t.kind = 'BRIDGED' AND (t.external_id = $3 OR t.run_id = $4))
            OR ($5 AND t.kind = 'TEACHER'))
-    ORDER BY t.id DESC LIMIT 1) b ON true
+    ORDER BY (t.kind = 'BRIDGED') DESC, CASE WHEN t.kind = 'BRIDGED' THEN -t.id END,
+             length(t.text), t.id
+    LIMIT 1) b ON true
   WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT'
   UNION ALL
   SELECT a.sample_id, r.id, 2
