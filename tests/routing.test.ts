@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/test-server';
+import { fromGlobalId } from '../src/common/ids';
+import { RoutingPolicy } from '../src/modules/routing/routing-policy.entity';
 import {
   createCheckpoint,
   createDataset,
@@ -209,6 +211,84 @@ describe('routing: preview, apply, explain', () => {
       to: 'SFT',
     });
     assert.equal(wrongType.errors?.[0].extensions.code, 'BAD_USER_INPUT');
+  });
+
+  it("routes a curriculum round on its own probe run's attempts, not on every probe of the checkpoint", async () => {
+    // A second curriculum from the same checkpoint, as an experiment's arms and seeds are.
+    const c2 = await gqlOk(
+      t,
+      `mutation($d: ID!, $b: ID!, $p: ID!) { createCurriculum(input: { name: "c-own-probe", datasetIds: [$d], baseCheckpointId: $b, policyId: $p, rounds: 1, autoAdvance: false }) { id } }`,
+      { d: dataset.id, b: ck.id, p: policy.id },
+    );
+    const [{ id: curriculumPk }] = await t.server.ds.query<{ id: number }[]>(
+      `SELECT id FROM curricula WHERE name = 'c-own-probe'`,
+    );
+    const [{ id: probeRun }] = await t.server.ds.query<{ id: number }[]>(
+      `INSERT INTO runs (stage, status, curriculum_id, round, input_checkpoint_id)
+       VALUES ('PROBE', 'SUCCEEDED', $1, 1, $2) RETURNING id`,
+      [curriculumPk, ck.pk],
+    );
+    // Its probe saw what the pooled pass rates do not: s0 (pooled 0/8) always right, s6 (pooled
+    // 8/8) never, s9 (pooled 1/2, too few) half the time.
+    await setPassRate(t, samples.get('s0')!, ck, 0, 8);
+    await setPassRate(t, samples.get('s6')!, ck, 8, 8);
+    await setPassRate(t, samples.get('s9')!, ck, 1, 2);
+    const own: [number, number][] = [
+      [8, 8],
+      [0, 8],
+      [0, 8],
+      [2, 8],
+      [4, 8],
+      [7, 8],
+      [0, 8],
+      [8, 8],
+      [8, 8],
+      [4, 8],
+    ];
+    for (const [i, [successes, attempts]] of own.entries()) {
+      for (let k = 0; k < attempts; k++) {
+        await t.server.ds.query(
+          `INSERT INTO traces (sample_id, external_id, kind, text, correct, run_id)
+           VALUES ($1, $2, 'ROLLOUT', 'x', $3, $4)`,
+          [samples.get(`s${i}`)!.pk, `own-probe:${i}:${k}`, k < successes, probeRun],
+        );
+      }
+    }
+    const routing = t.server.services.routing;
+    const policyRow = await t.server.ds
+      .getRepository(RoutingPolicy)
+      .findOneByOrFail({ id: Number(fromGlobalId(policy.id).id) });
+    const checkpoint = { id: Number(ck.pk), name: 'student-0' };
+    await routing.applyToRound(
+      t.server.ds.manager,
+      curriculumPk,
+      1,
+      policyRow,
+      checkpoint,
+      probeRun,
+    );
+    const stages = async () =>
+      Object.fromEntries(
+        (
+          await t.server.ds.query<{ external_id: string; stage: string; reason: string }[]>(
+            `SELECT s.external_id, a.stage, a.reason FROM stage_assignments a
+             JOIN samples s ON s.id = a.sample_id WHERE a.curriculum_id = $1 AND a.round = 1`,
+            [curriculumPk],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+    const byOwnProbe = await stages();
+    assert.equal(byOwnProbe.s6.stage, 'SFT');
+    assert.equal(byOwnProbe.s9.stage, 'RL');
+    assert.ok(['REPLAY', 'DROPPED'].includes(byOwnProbe.s0.stage), byOwnProbe.s0.stage);
+    assert.match(byOwnProbe.s9.reason, /p = 0\.500 \(4\/8 correct\).*probe run /);
+    // Without a probe run the same round routes on the checkpoint's pooled pass rates.
+    await routing.applyToRound(t.server.ds.manager, curriculumPk, 1, policyRow, checkpoint, null);
+    const pooled = await stages();
+    assert.equal(pooled.s0.stage, 'SFT');
+    assert.ok(['REPLAY', 'DROPPED'].includes(pooled.s6.stage), pooled.s6.stage);
+    assert.equal(pooled.s9, undefined, 'too few pooled attempts: not routed');
+    assert.ok(c2.createCurriculum.id);
   });
 
   it('keeps policy versions immutable: a change is a new version, old assignments keep theirs', async () => {

@@ -194,7 +194,7 @@ export class CurriculumEngine {
     });
   }
 
-  /** ROUTE: the round's assignments from the start checkpoint's pass rates (set-based). */
+  /** ROUTE: the round's assignments from its probe of the start checkpoint (set-based). */
   private async route(m: EntityManager, c: Curriculum) {
     c.phase = CurriculumPhase.ROUTE;
     const r = await this.round(m, c.id, c.currentRound);
@@ -202,12 +202,24 @@ export class CurriculumEngine {
     const checkpoint = await m
       .getRepository(Checkpoint)
       .findOneByOrFail({ id: r.startCheckpointId });
+    // The round routes on its own probe's attempts, not on every probe of the checkpoint: an
+    // experiment's arms and seeds share a base, and would route on each other's.
+    const probe = await m.getRepository(Run).findOne({
+      where: {
+        curriculumId: c.id,
+        round: c.currentRound,
+        stage: RunStage.PROBE,
+        status: RunStatus.SUCCEEDED,
+      },
+      order: { id: 'DESC' },
+    });
     const applied = await this.deps.routing.applyToRound(
       m,
       c.id,
       c.currentRound,
       policy,
       checkpoint,
+      probe?.id ?? null,
     );
     await this.patchStats(m, c.id, c.currentRound, {
       samplesPerStage: Object.fromEntries(applied.counts.map((x) => [x.stage, x.count])),

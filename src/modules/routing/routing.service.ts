@@ -175,8 +175,9 @@ export class RoutingService {
   }
 
   /**
-   * A curriculum round's assignments from a checkpoint's pass rates on the curriculum's TRAIN
-   * datasets, in the caller's transaction (the curriculum engine's ROUTE step).
+   * A curriculum round's assignments on the curriculum's TRAIN datasets, in the caller's
+   * transaction (the curriculum engine's ROUTE step): from the round's own probe run of the
+   * checkpoint when given (RoutingScope.probeRunId), else from the checkpoint's pass rates.
    */
   async applyToRound(
     manager: EntityManager,
@@ -184,12 +185,14 @@ export class RoutingService {
     round: number,
     policy: RoutingPolicy,
     checkpoint: Pick<Checkpoint, 'id' | 'name'>,
+    probeRunId: number | null = null,
   ): Promise<ApplyRoutingResult> {
     return applyRoutingSql(manager, curriculumId, round, {
       policy,
       checkpointId: checkpoint.id,
       checkpointName: checkpoint.name,
       datasetIds: await this.trainDatasetRowIds(manager, curriculumId),
+      probeRunId,
     });
   }
 

@@ -1,3 +1,4 @@
+import { toGlobalId } from '../../common/ids';
 import type { RoutingPolicy } from './routing-policy.entity';
 
 /** What one routing decision is made from: a policy version, a checkpoint, the datasets. */
@@ -6,6 +7,13 @@ export interface RoutingScope {
   checkpointId: number;
   checkpointName: string;
   datasetIds: number[];
+  /**
+   * When set, the pass rates are this PROBE run's own graded rollouts of the checkpoint, not the
+   * checkpoint's pass_rates, which pool every probe of it: curricula route each round on their
+   * own probe, so two curricula from one base (an experiment's arms and seeds) do not route on
+   * each other's attempts, nor differently by which of them probed first.
+   */
+  probeRunId?: number | null;
 }
 
 /** Positional parameters of routedSql, in order. */
@@ -19,7 +27,10 @@ export function routingParams(scope: RoutingScope): unknown[] {
     p.minAttempts,
     p.replayFraction,
     p.seed,
-    `checkpoint ${scope.checkpointName}, policy ${p.name} v${p.version}`,
+    scope.probeRunId
+      ? `checkpoint ${scope.checkpointName} (probe run ${toGlobalId('Run', scope.probeRunId)}), policy ${p.name} v${p.version}`
+      : `checkpoint ${scope.checkpointName}, policy ${p.name} v${p.version}`,
+    scope.probeRunId ?? null,
   ];
 }
 
@@ -44,7 +55,7 @@ export function bandSql(b: {
 
 /**
  * Every sample of the datasets with the stage the policy gives it under the checkpoint's pass
- * rates: its band (bandSql), a mastered one drawn for REPLAY by a seeded, deterministic
+ * rates (or its probe run's, RoutingScope.probeRunId): its band (bandSql), a mastered one drawn for REPLAY by a seeded, deterministic
  * replayFraction, else DROPPED; stage NULL when the sample is not routed (too few graded
  * attempts). Parameters: routingParams, from $1; `o` shifts them when the caller has its own
  * first. Columns: sample_id, stage, rate, attempts, successes, reason.
@@ -67,7 +78,16 @@ export function routedSql(o = 0): string {
         WHEN 'DROPPED' THEN format('%s >= tauHigh %s: mastered, dropped (%s)', ${evidence}, ${$(4)}::float8, ${$(8)}::text)
       END AS reason
     FROM samples s
-    LEFT JOIN pass_rates pr ON pr.sample_id = s.id AND pr.checkpoint_id = ${$(1)}::int
+    LEFT JOIN (
+      SELECT p.sample_id, p.rate, p.attempts, p.successes FROM pass_rates p
+      WHERE ${$(9)}::bigint IS NULL AND p.checkpoint_id = ${$(1)}::int
+      UNION ALL
+      SELECT t.sample_id, avg(t.correct::int)::float8, count(*)::int,
+             count(*) FILTER (WHERE t.correct)::int
+      FROM traces t
+      WHERE ${$(9)}::bigint IS NOT NULL AND t.run_id = ${$(9)}::bigint AND t.kind = 'ROLLOUT'
+        AND t.correct IS NOT NULL
+      GROUP BY t.sample_id) pr ON pr.sample_id = s.id
     CROSS JOIN LATERAL (SELECT ${band} AS band) b
     CROSS JOIN LATERAL (SELECT CASE
         WHEN b.band IS DISTINCT FROM 'MASTERED' THEN b.band
