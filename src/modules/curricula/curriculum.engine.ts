@@ -72,34 +72,49 @@ export class CurriculumEngine {
   async step(curriculumId: number): Promise<boolean> {
     // The student's ONNX scoring (bridge `select`) runs here, before the row lock's transaction.
     const scores = await this.scoreBeforeLock(curriculumId);
-    const done = await withTransaction(this.ctx, async ({ manager: m }): Promise<Step | null> => {
-      const locked = await m.query<unknown[]>(
-        'SELECT id FROM curricula WHERE id = $1 FOR UPDATE SKIP LOCKED',
-        [curriculumId],
-      );
-      if (locked.length === 0) return null; // another process is advancing it
-      const c = await m.getRepository(Curriculum).findOneByOrFail({ id: curriculumId });
-      if (c.status !== CurriculumStatus.ACTIVE) return null;
-      const run = c.currentRunId
-        ? await m.getRepository(Run).findOneByOrFail({ id: c.currentRunId })
-        : null;
-      if (run && !isTerminal(run.status)) return null;
-      if (run && run.status !== RunStatus.SUCCEEDED) {
-        c.status = CurriculumStatus.PAUSED;
-        c.pauseReason = `${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}; retry it to resume`;
-        await m.save(c);
-        return { curriculum: c, runs: [] };
+    const done = await withTransaction(this.ctx, async (tx) => {
+      const step = await this.stepLocked(tx.manager, curriculumId, scores);
+      // The runs it started and the curriculum, announced once the transaction has committed.
+      if (step) {
+        tx.afterCommit(async () => {
+          for (const run of step.runs) await this.deps.runs.announceCreated(run);
+          await this.deps.announcer.curriculumUpdated(curriculumId);
+        });
       }
-      const runs: Run[] = [];
-      await this.transition(m, c, run, runs, scores);
-      c.currentRunId = runs.at(-1)?.id ?? null;
-      await m.save(c);
-      return { curriculum: c, runs };
+      return step;
     });
     if (!done) return false;
-    for (const run of done.runs) await this.deps.runs.announceCreated(run);
-    await this.deps.announcer.curriculumUpdated(curriculumId);
     return done.runs.length === 0 && done.curriculum.status === CurriculumStatus.ACTIVE;
+  }
+
+  /** The step under the curriculum's row lock; null when another process holds it or it waits. */
+  private async stepLocked(
+    m: EntityManager,
+    curriculumId: number,
+    scores: SelectScores | undefined,
+  ): Promise<Step | null> {
+    const locked = await m.query<unknown[]>(
+      'SELECT id FROM curricula WHERE id = $1 FOR UPDATE SKIP LOCKED',
+      [curriculumId],
+    );
+    if (locked.length === 0) return null; // another process is advancing it
+    const c = await m.getRepository(Curriculum).findOneByOrFail({ id: curriculumId });
+    if (c.status !== CurriculumStatus.ACTIVE) return null;
+    const run = c.currentRunId
+      ? await m.getRepository(Run).findOneByOrFail({ id: c.currentRunId })
+      : null;
+    if (run && !isTerminal(run.status)) return null;
+    if (run && run.status !== RunStatus.SUCCEEDED) {
+      c.status = CurriculumStatus.PAUSED;
+      c.pauseReason = `${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}; retry it to resume`;
+      await m.save(c);
+      return { curriculum: c, runs: [] };
+    }
+    const runs: Run[] = [];
+    await this.transition(m, c, run, runs, scores);
+    c.currentRunId = runs.at(-1)?.id ?? null;
+    await m.save(c);
+    return { curriculum: c, runs };
   }
 
   /**

@@ -45,69 +45,85 @@ export class ExperimentEngine {
   ) {}
 
   async advance(experimentId: number): Promise<Experiment> {
-    const started = await withTransaction(this.ctx, async ({ manager: m }) => {
-      const locked = await m.query<unknown[]>(
-        'SELECT id FROM experiments WHERE id = $1 FOR UPDATE SKIP LOCKED',
-        [experimentId],
-      );
-      if (locked.length === 0) return null;
-      const e = await m.getRepository(Experiment).findOneByOrFail({ id: experimentId });
-      if (e.status !== ExperimentStatus.ACTIVE) return null;
-      const moved = await partsMoved(m, e.id);
-      const runs: Run[] = [];
-      let finished = 0;
-      for (const arm of e.armNames) {
-        const plan = ARM_PLANS[arm];
-        for (let seed = 0; seed < e.seeds; seed++) {
-          let start = e.baseCheckpointId;
-          if (CURRICULUM_ARMS[arm]) {
-            const c = await this.curriculumOf(m, e, arm, seed);
-            if (c.status === CurriculumStatus.ACTIVE) continue;
-            if (c.status !== CurriculumStatus.SUCCEEDED) {
-              e.status = ExperimentStatus.PAUSED;
-              e.pauseReason = `${arm} seed ${seed}: curriculum ${c.name} ${c.status.toLowerCase()}${c.pauseReason ? `: ${c.pauseReason}` : ''}`;
-              await m.save(e);
-              return { e, runs, moved };
-            }
-            start = await finalCheckpoint(m, c);
+    await withTransaction(this.ctx, async (tx) => {
+      const pass = await this.advanceLocked(tx.manager, experimentId);
+      // The runs it started and the experiment, announced once the transaction has committed;
+      // a pass that found nothing moved leaves the row as it was: nothing to announce.
+      if (pass) {
+        const { e, runs, moved } = pass;
+        tx.afterCommit(async () => {
+          for (const run of runs) await this.deps.runs.announceCreated(run);
+          if (e.status !== ExperimentStatus.ACTIVE || moved || runs.length) {
+            await this.deps.announcer.experimentUpdated(experimentId);
           }
-          const last = await m.getRepository(ExperimentRun).findOne({
-            where: { experimentId: e.id, arm, seed },
-            order: { step: 'DESC' },
-          });
-          const run = last ? await m.getRepository(Run).findOneByOrFail({ id: last.runId }) : null;
-          if (run && !isTerminal(run.status)) continue;
-          if (run && run.status !== RunStatus.SUCCEEDED) {
+        });
+      }
+    });
+    return this.ctx.ds.getRepository(Experiment).findOneByOrFail({ id: experimentId });
+  }
+
+  /**
+   * One pass under the experiment's row lock: the runs it started, and whether its runs or
+   * curricula moved since it was last stored; null when another process holds it or it is not
+   * ACTIVE.
+   */
+  private async advanceLocked(
+    m: EntityManager,
+    experimentId: number,
+  ): Promise<{ e: Experiment; runs: Run[]; moved: boolean } | null> {
+    const locked = await m.query<unknown[]>(
+      'SELECT id FROM experiments WHERE id = $1 FOR UPDATE SKIP LOCKED',
+      [experimentId],
+    );
+    if (locked.length === 0) return null;
+    const e = await m.getRepository(Experiment).findOneByOrFail({ id: experimentId });
+    if (e.status !== ExperimentStatus.ACTIVE) return null;
+    const moved = await partsMoved(m, e.id);
+    const runs: Run[] = [];
+    let finished = 0;
+    for (const arm of e.armNames) {
+      const plan = ARM_PLANS[arm];
+      for (let seed = 0; seed < e.seeds; seed++) {
+        let start = e.baseCheckpointId;
+        if (CURRICULUM_ARMS[arm]) {
+          const c = await this.curriculumOf(m, e, arm, seed);
+          if (c.status === CurriculumStatus.ACTIVE) continue;
+          if (c.status !== CurriculumStatus.SUCCEEDED) {
             e.status = ExperimentStatus.PAUSED;
-            e.pauseReason = `${arm} seed ${seed}: ${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}`;
+            e.pauseReason = `${arm} seed ${seed}: curriculum ${c.name} ${c.status.toLowerCase()}${c.pauseReason ? `: ${c.pauseReason}` : ''}`;
             await m.save(e);
             return { e, runs, moved };
           }
-          const next = last ? last.step + 1 : 0;
-          if (next >= plan.length) {
-            finished++;
-            continue;
-          }
-          const from = run?.outputCheckpointId ?? start;
-          runs.push(await this.startStep(m, e, arm, seed, next, plan[next], from));
+          start = await finalCheckpoint(m, c);
         }
-      }
-      if (finished === e.armNames.length * e.seeds) {
-        e.status = ExperimentStatus.SUCCEEDED;
-        await m.save(e);
-      } else if (moved || runs.length > 0) {
-        await m.query('UPDATE experiments SET updated_at = now() WHERE id = $1', [e.id]);
-      }
-      return { e, runs, moved };
-    });
-    if (started) {
-      for (const run of started.runs) await this.deps.runs.announceCreated(run);
-      // A pass that found nothing moved leaves the row as it was: nothing to announce.
-      if (started.e.status !== ExperimentStatus.ACTIVE || started.moved || started.runs.length) {
-        await this.deps.announcer.experimentUpdated(experimentId);
+        const last = await m.getRepository(ExperimentRun).findOne({
+          where: { experimentId: e.id, arm, seed },
+          order: { step: 'DESC' },
+        });
+        const run = last ? await m.getRepository(Run).findOneByOrFail({ id: last.runId }) : null;
+        if (run && !isTerminal(run.status)) continue;
+        if (run && run.status !== RunStatus.SUCCEEDED) {
+          e.status = ExperimentStatus.PAUSED;
+          e.pauseReason = `${arm} seed ${seed}: ${run.stage} run ${toGlobalId('Run', run.id)} ${run.status.toLowerCase()}${run.error ? `: ${run.error}` : ''}`;
+          await m.save(e);
+          return { e, runs, moved };
+        }
+        const next = last ? last.step + 1 : 0;
+        if (next >= plan.length) {
+          finished++;
+          continue;
+        }
+        const from = run?.outputCheckpointId ?? start;
+        runs.push(await this.startStep(m, e, arm, seed, next, plan[next], from));
       }
     }
-    return this.ctx.ds.getRepository(Experiment).findOneByOrFail({ id: experimentId });
+    if (finished === e.armNames.length * e.seeds) {
+      e.status = ExperimentStatus.SUCCEEDED;
+      await m.save(e);
+    } else if (moved || runs.length > 0) {
+      await m.query('UPDATE experiments SET updated_at = now() WHERE id = $1', [e.id]);
+    }
+    return { e, runs, moved };
   }
 
   private async startStep(
