@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# `npm run experiment [-- --quick]`: the method against its baselines at equal compute on the
+# `npm run experiment [-- --quick] [-- --validation]`: the method against its baselines at equal compute on the
 # built-in task, self-contained. Builds, starts the API in the background on the embedded
 # PostgreSQL (its own data under .stagewise/experiment, kept between invocations, free ports),
 # makes an ADMIN key, then:
 #   1. loads the built-in task as for `npm run curriculum` (scripts/builtin-task.sh): TRAIN
 #      experiment-train (400 problems, seed 0), EVAL experiment-eval (300, seed 1, the eval
 #      split), the base checkpoint's TRAIN experiment-base (60,000, seed 2), and a VALIDATION set
-#      experiment-validation (500, seed 3, train split: held out of training and apart from EVAL;
-#      the only set a setting may be chosen on);
+#      experiment-val (500, seed 3, an EVAL-split dataset, so decontamination keeps it out of
+#      every training manifest as it keeps EVAL; apart from EVAL: the only set a setting may be
+#      chosen on);
 #   2. the base checkpoint (trained once, its id kept in .stagewise/experiment/base-checkpoint),
-#      and its greedy accuracy on the validation set (an EVAL run on experiment-validation);
+#      and its greedy accuracy on the validation set (an EVAL run on experiment-val);
 #   3. a routing policy (k 4, temperature 1, minAttempts 4, bridge SELECT) and an experiment of
 #      the arms x seeds at one budget of tokens per seed;
 #   4. creates it with `stagewise experiments create`, follows it live with `stagewise
@@ -21,6 +22,8 @@
 #      (p: exact McNemar of STAGEWISE against the best baseline over the same eval problems).
 # Exits 0 when the experiment SUCCEEDED, 1 when it paused (the reason is printed), 3 on usage.
 #
+# --validation: every arm is evaluated on the VALIDATION set instead of EVAL (the same table,
+#   on experiment-val): how a setting is tuned. Choose settings on it, never on EVAL.
 # --quick: 1 seed, arms STAGEWISE,SFT_ALL,RL_ONLY,SFT_THEN_RL, 400,000 tokens, 1 round.
 # Full: 3 seeds, all eight arms, 500,000 tokens, 1 round: the experiment took 41m51s on the
 #   2-core machine with other sessions' builds and tests beside it (load 5-7), after a base
@@ -35,11 +38,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
+ON_VALIDATION=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
+    --validation) ON_VALIDATION=1 ;;
     *)
-      echo "usage: $0 [--quick]" >&2
+      echo "usage: $0 [--quick] [--validation]" >&2
       exit 3
       ;;
   esac
@@ -64,7 +69,7 @@ VALIDATION_N=${EXPERIMENT_VALIDATION_N:-500}
 MAX_NEW=${EXPERIMENT_MAX_NEW_TOKENS:-72}
 TRAIN=experiment-train
 EVAL=experiment-eval
-VALIDATION=experiment-validation
+VALIDATION=experiment-val
 BASE_DATA=experiment-base
 BASE_FILE="$DIR/base-checkpoint"
 POLICY_NAME=experiment-select
@@ -92,7 +97,7 @@ BASE_STEPS=${EXPERIMENT_BASE_STEPS:-$BUILTIN_BASE_STEPS}
 say "Datasets"
 load_task "$TRAIN" "$N" 0 train
 load_task "$EVAL" "$EVAL_N" 1 eval
-load_task "$VALIDATION" "$VALIDATION_N" 3 train
+load_task "$VALIDATION" "$VALIDATION_N" 3 eval
 load_task "$BASE_DATA" "$BASE_N" 2 train
 
 if ! base_is_stored; then
@@ -121,9 +126,14 @@ if [ -z "$POLICY" ]; then
 fi
 
 NAME="experiment-$(date +%Y%m%d-%H%M%S)"
-say "Experiment $NAME: arms $ARMS, $SEEDS seed(s), $BUDGET tokens per arm and seed, $ROUNDS round(s)"
+SCORED_ON=$EVAL
+if [ "$ON_VALIDATION" = 1 ]; then
+  NAME="$NAME-validation"
+  SCORED_ON=$VALIDATION
+fi
+say "Experiment $NAME: arms $ARMS, $SEEDS seed(s), $BUDGET tokens per arm and seed, $ROUNDS round(s), scored on $SCORED_ON"
 T0=$SECONDS
-EID=$(sw experiments create --name "$NAME" --train "$TRAIN" --eval "$EVAL" --base "$BASE" \
+EID=$(sw experiments create --name "$NAME" --train "$TRAIN" --eval "$SCORED_ON" --base "$BASE" \
   --policy "$POLICY" --arms "$ARMS" --seeds "$SEEDS" --budget "$BUDGET" --rounds "$ROUNDS" \
   --stage-configs "$STAGE_CONFIGS")
 echo "Experiment $EID"

@@ -32,7 +32,7 @@ export function splitHint(text: string, fraction: number): { hint: string; rest:
 }
 
 /**
- * Bridge `hint`: partial-solution supervision. For each SFT sample of a round, its first
+ * Bridge `hint`: partial-solution supervision. For each SFT and REPLAY sample of a round, its first
  * verified teacher trace is split: the hint goes into the prompt (trace metadata `hint`), the
  * rest is what the student learns.
  */

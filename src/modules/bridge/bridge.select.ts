@@ -22,8 +22,8 @@ export function onnxDirOf(checkpoint: Checkpoint): string {
 }
 
 /**
- * Bridge `select`, first half: scores every verified teacher trace of each SFT sample of a round
- * with the student's ONNX export (in-process, batched). Reads only, and runs outside any
+ * Bridge `select`, first half: scores every verified teacher trace of each SFT and REPLAY sample
+ * of a round with the student's ONNX export (in-process, batched). Reads only, and runs outside any
  * transaction: the curriculum engine calls it before it takes the curriculum's row lock, so the
  * model's work holds no lock and no connection in a transaction.
  */

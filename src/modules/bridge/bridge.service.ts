@@ -9,8 +9,8 @@ import { bridgedExternalId, type BridgeOutcome, type SelectScores } from './brid
 export type { BridgeOutcome, SelectScores };
 
 /**
- * The bridge: the in-API strategies that turn a round's SFT samples into traces a small student
- * can learn from (select: the teacher trace the student finds most likely; hint: a prefix in the
+ * The bridge: the in-API strategies that turn a round's SFT (and REPLAY) samples into traces a
+ * small student can learn from (select: the teacher trace the student finds most likely; hint: a prefix in the
  * prompt). It decides; TraceService stores the BRIDGED traces and the student's scores.
  */
 export class BridgeService {

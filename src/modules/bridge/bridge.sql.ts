@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 import type { DerivedTrace, TraceService } from '../traces/trace.service';
 
 /**
- * What the in-API bridge strategies share: the SFT samples of a round, batch by batch, with
- * their verified teacher traces; and the insert of BRIDGED traces derived from those parents.
+ * What the in-API bridge strategies share: the SFT and REPLAY samples of a round, batch by
+ * batch, with their verified teacher traces; and the insert of BRIDGED traces derived from those parents.
  */
 
 /** External id of the BRIDGED trace a curriculum round writes for a sample (one per round). */
@@ -25,11 +25,15 @@ export interface SelectScores {
   nll: Map<string, number>;
 }
 
-/** Up to $4 SFT samples of a round after sample id $3, each with all its verified teacher traces. */
+/**
+ * Up to $4 SFT and REPLAY samples of a round after sample id $3, each with all its verified
+ * teacher traces: replay items train on the bridged trace too (curriculum.manifests.ts).
+ */
 const SFT_TEACHER_BATCH_SQL = `
   WITH batch AS (
     SELECT a.sample_id FROM stage_assignments a
-    WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT' AND a.sample_id > $3
+    WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage IN ('SFT', 'REPLAY')
+      AND a.sample_id > $3
       AND EXISTS (SELECT 1 FROM traces t WHERE t.sample_id = a.sample_id AND t.kind = 'TEACHER' AND t.correct)
     ORDER BY a.sample_id LIMIT $4)
   SELECT b.sample_id::text AS sample_id, s.problem, t.id::text AS trace_id, t.text
@@ -56,7 +60,7 @@ function bySample(rows: TeacherCandidate[]): TeacherCandidate[][] {
 }
 
 /**
- * The round's SFT samples in batches of up to `samplesPerBatch`, each batch's rows (the
+ * The round's SFT and REPLAY samples in batches of up to `samplesPerBatch`, each batch's rows (the
  * verified teacher traces, in sample order) and the same rows grouped by sample. Reads only.
  */
 export async function* sftTeacherBatches(
@@ -80,8 +84,8 @@ export async function* sftTeacherBatches(
 }
 
 /**
- * The loop both in-API strategies run: for each batch of the round's SFT samples (with their
- * verified teacher traces, grouped by sample), `bridge` says which BRIDGED traces to write;
+ * The loop both in-API strategies run: for each batch of the round's SFT and REPLAY samples
+ * (with their verified teacher traces, grouped by sample), `bridge` says which BRIDGED traces to write;
  * TraceService inserts them in one statement per batch.
  */
 export async function bridgeSftSamples(

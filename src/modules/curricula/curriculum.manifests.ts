@@ -17,14 +17,16 @@ export const STAGE_PROMPTS_SQL = `
   WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage::text = ANY($3::text[])`;
 
 /**
- * The SFT set of a round: each SFT sample with its bridged trace (written by the round's bridge
- * step, in-API as external id $3 or by the BRIDGE run $4, the latest; with no bridge, $5 = true,
- * its tersest verified teacher trace, as the teacher wrote it: the built-in task's raw trace, not
- * the step-by-step one a bridge would pick), each REPLAY sample with a verified teacher trace,
- * and the verified repair and solution traces of the previous round's critiques.
+ * The SFT set of a round: each SFT and each REPLAY sample with its bridged trace (written by the
+ * round's bridge step for both, in-API as external id $3 or by the BRIDGE run $4, the latest;
+ * with no bridge, $5 = true, its tersest verified teacher trace, as the teacher wrote it: the
+ * built-in task's raw trace, not the step-by-step one a bridge would pick), then the verified
+ * repair and solution traces of the previous round's critiques. A replay item trains on the
+ * trace an SFT item of its sample would (replay once took the first teacher trace, the raw one:
+ * the mastered problems were trained in the other style).
  */
 export const SFT_SET_SQL = `
-  SELECT a.sample_id, b.id AS trace_id, 1 AS sort_key
+  SELECT a.sample_id, b.id AS trace_id, CASE WHEN a.stage = 'SFT' THEN 1 ELSE 2 END AS sort_key
   FROM stage_assignments a
   JOIN LATERAL (
     SELECT t.id FROM traces t
@@ -34,14 +36,7 @@ export const SFT_SET_SQL = `
     ORDER BY (t.kind = 'BRIDGED') DESC, CASE WHEN t.kind = 'BRIDGED' THEN -t.id END,
              length(t.text), t.id
     LIMIT 1) b ON true
-  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT'
-  UNION ALL
-  SELECT a.sample_id, r.id, 2
-  FROM stage_assignments a
-  JOIN LATERAL (
-    SELECT t.id FROM traces t WHERE t.sample_id = a.sample_id AND t.kind = 'TEACHER' AND t.correct
-    ORDER BY t.id LIMIT 1) r ON true
-  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'REPLAY'
+  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage IN ('SFT', 'REPLAY')
   UNION ALL
   SELECT c.sample_id, t.id, 3
   FROM runs cr JOIN critiques c ON c.run_id = cr.id AND c.verified
@@ -49,14 +44,14 @@ export const SFT_SET_SQL = `
   WHERE cr.curriculum_id = $1 AND cr.round = $2 - 1 AND cr.stage = 'CRITIQUE'
     AND cr.status = 'SUCCEEDED'`;
 
-/** The teacher traces a BRIDGE (rewrite) run rewrites: one verified one per SFT sample. */
+/** What a BRIDGE (rewrite) run rewrites: one verified teacher trace per SFT and REPLAY sample. */
 export const REWRITE_SET_SQL = `
   SELECT a.sample_id, tr.id AS trace_id, a.sample_id AS sort_key
   FROM stage_assignments a
   JOIN LATERAL (
     SELECT t.id FROM traces t WHERE t.sample_id = a.sample_id AND t.kind = 'TEACHER' AND t.correct
     ORDER BY t.id LIMIT 1) tr ON true
-  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage = 'SFT'`;
+  WHERE a.curriculum_id = $1 AND a.round = $2 AND a.stage IN ('SFT', 'REPLAY')`;
 
 /**
  * CRITIQUE items: for each prompt the RL run ($3) harvested (the samples in $4), its last
