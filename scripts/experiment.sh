@@ -31,8 +31,11 @@
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
-#   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_STAGE_CONFIGS (JSON replacing the stage configs
-#   below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
+#   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (3e-4, the SFT stage config every arm
+#   with SFT shares), the method's routing policy EXPERIMENT_K (4: probe attempts, minAttempts
+#   too), EXPERIMENT_TAU_LOW (0: pass rate at or below it routes to SFT), EXPERIMENT_REPLAY
+#   (0.05: share of the mastered replayed in SFT), EXPERIMENT_STAGE_CONFIGS (JSON replacing the
+#   stage configs below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
 #   STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +70,10 @@ N=${EXPERIMENT_N:-400}
 EVAL_N=${EXPERIMENT_EVAL_N:-300}
 VALIDATION_N=${EXPERIMENT_VALIDATION_N:-500}
 MAX_NEW=${EXPERIMENT_MAX_NEW_TOKENS:-72}
+SFT_LR=${EXPERIMENT_SFT_LR:-3e-4}
+K=${EXPERIMENT_K:-4}
+TAU_LOW=${EXPERIMENT_TAU_LOW:-0}
+REPLAY=${EXPERIMENT_REPLAY:-0.05}
 TRAIN=experiment-train
 EVAL=experiment-eval
 VALIDATION=experiment-val
@@ -79,7 +86,7 @@ POLICY_NAME=experiment-select
 STAGE_CONFIGS=${EXPERIMENT_STAGE_CONFIGS:-$(
   cat <<JSON
 {"PROBE": {"max_new_tokens": $MAX_NEW, "log_every": 1},
- "SFT": {"lr": 3e-4, "batch_size": 32, "warmup_steps": 10, "log_every": 10},
+ "SFT": {"lr": $SFT_LR, "batch_size": 32, "warmup_steps": 10, "log_every": 10},
  "RL": {"prompts_per_step": 16, "group_size": 8, "max_new_tokens": $MAX_NEW, "log_every": 2},
  "EVAL": {"max_new_tokens": $MAX_NEW}}
 JSON
@@ -116,13 +123,17 @@ gql 'query($id: ID!) { run(id: $id) { status metrics } }' "{\"id\": \"$VRUN\"}" 
   const acc = r.metrics["eval/accuracy"];
   console.log(`base validation greedy accuracy: ${typeof acc === "number" ? (acc * 100).toFixed(1) + "%" : "- (" + r.status + ")"}`);'
 
-say "Routing policy $POLICY_NAME (k 4, temperature 1, minAttempts 4, bridge SELECT)"
+say "Routing policy $POLICY_NAME (k $K, temperature 1, minAttempts $K, tau $TAU_LOW..1, replay $REPLAY, bridge SELECT)"
+# Reused when one with these knobs exists; else the name's next version.
 POLICY=$(sw policies list --name "$POLICY_NAME" --json | node -e '
-  const policies = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  console.log(policies.length ? policies[policies.length - 1].id : "");')
+  const [k, tauLow, replay] = process.argv.slice(1).map(Number);
+  const same = JSON.parse(require("fs").readFileSync(0, "utf8")).filter((p) =>
+    p.k === k && p.temperature === 1 && p.minAttempts === k && p.tauLow === tauLow &&
+    p.tauHigh === 1 && p.replayFraction === replay && p.bridgeStrategy === "SELECT" && p.seed === 0);
+  console.log(same.length ? same[same.length - 1].id : "");' "$K" "$TAU_LOW" "$REPLAY")
 if [ -z "$POLICY" ]; then
-  POLICY=$(sw policies create --name "$POLICY_NAME" --k 4 --temperature 1 --min-attempts 4 \
-    --tau-low 0 --tau-high 1 --replay 0.05 --bridge SELECT --seed 0)
+  POLICY=$(sw policies create --name "$POLICY_NAME" --k "$K" --temperature 1 --min-attempts "$K" \
+    --tau-low "$TAU_LOW" --tau-high 1 --replay "$REPLAY" --bridge SELECT --seed 0)
 fi
 
 NAME="experiment-$(date +%Y%m%d-%H%M%S)"
