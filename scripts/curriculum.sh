@@ -25,7 +25,8 @@
 #   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~4 minutes on an idle
 #   2-core CPU at ~4,100 tokens a step; both defaults in scripts/builtin-task.sh),
 #   CURRICULUM_ROUNDS (2), CURRICULUM_SFT_EPOCHS (4 passes over the round's SFT set, at most
-#   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (3e-4),
+#   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (1e-5, as `npm run experiment`
+#   chose on its validation set),
 #   CURRICULUM_RL_STEPS (40), CURRICULUM_MAX_NEW_TOKENS (72: the longest explicit trace of a
 #   5-operation problem is ~70 characters), CURRICULUM_STAGE_CONFIGS (a JSON object that
 #   replaces the stage configs below), STAGEWISE_CURRICULUM_DIR (.stagewise/curriculum), and as
@@ -50,7 +51,7 @@ EVAL_N=${CURRICULUM_EVAL_N:-300}
 ROUNDS=${CURRICULUM_ROUNDS:-2}
 SFT_STEPS=${CURRICULUM_SFT_STEPS:-200}
 SFT_EPOCHS=${CURRICULUM_SFT_EPOCHS:-4}
-SFT_LR=${CURRICULUM_SFT_LR:-3e-4}
+SFT_LR=${CURRICULUM_SFT_LR:-1e-5}
 RL_STEPS=${CURRICULUM_RL_STEPS:-40}
 MAX_NEW=${CURRICULUM_MAX_NEW_TOKENS:-72}
 TRAIN=curriculum-train

@@ -31,9 +31,9 @@
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
-#   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (3e-4, the SFT stage config every arm
-#   with SFT shares), the method's routing policy EXPERIMENT_K (4: probe attempts, minAttempts
-#   too), EXPERIMENT_TAU_LOW (0: pass rate at or below it routes to SFT), EXPERIMENT_REPLAY
+#   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (1e-5, the SFT stage config every arm
+#   with SFT shares; chosen on the validation set, README), the method's routing policy
+#   EXPERIMENT_K (4: probe attempts, minAttempts too), EXPERIMENT_TAU_LOW (0: pass rate at or below it routes to SFT), EXPERIMENT_REPLAY
 #   (0.05: share of the mastered replayed in SFT), EXPERIMENT_STAGE_CONFIGS (JSON replacing the
 #   stage configs below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
 #   STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
@@ -70,7 +70,7 @@ N=${EXPERIMENT_N:-400}
 EVAL_N=${EXPERIMENT_EVAL_N:-300}
 VALIDATION_N=${EXPERIMENT_VALIDATION_N:-500}
 MAX_NEW=${EXPERIMENT_MAX_NEW_TOKENS:-72}
-SFT_LR=${EXPERIMENT_SFT_LR:-3e-4}
+SFT_LR=${EXPERIMENT_SFT_LR:-1e-5}
 K=${EXPERIMENT_K:-4}
 TAU_LOW=${EXPERIMENT_TAU_LOW:-0}
 REPLAY=${EXPERIMENT_REPLAY:-0.05}

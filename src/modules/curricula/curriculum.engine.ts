@@ -22,6 +22,7 @@ import {
   STAGE_PROMPTS_SQL,
 } from './curriculum.manifests';
 import { critiqueStats, movedStats } from './curriculum.stats';
+import { curriculumRunConfig } from './curriculum.defaults';
 import type { Announcer } from '../../common/pubsub/announcer';
 import type { ManifestService } from '../manifests/manifest.service';
 import type { RunService } from '../runs/run.service';
@@ -492,7 +493,7 @@ export class CurriculumEngine {
       { allowEmpty: true },
     );
     if (manifest.itemCount === 0) return false;
-    const config = { ...(c.stageConfigs[spec.stage] ?? {}), ...spec.config };
+    const config = curriculumRunConfig(spec.stage, c.stageConfigs, spec.config);
     if (c.computeBudget !== null && (spec.stage === RunStage.SFT || spec.stage === RunStage.RL)) {
       delete config.epochs;
     }

@@ -42,7 +42,7 @@ export class CreateCurriculumInput {
   @Field(() => GraphQLJSONObject, {
     nullable: true,
     description:
-      'Config per stage for its runs, e.g. {"SFT": {"steps": 300}, "RL": {"steps": 60}}; validated like startRun. PROBE k and temperature come from the policy.',
+      'Config per stage for its runs, e.g. {"SFT": {"steps": 300}, "RL": {"steps": 60}}; validated like startRun. PROBE k and temperature come from the policy. SFT runs take lr 1e-5 unless SFT.lr says otherwise (the runner default, 1e-3, is for training from scratch; 1e-5 is what npm run experiment chose on its validation set).',
   })
   @IsOptional()
   stageConfigs?: Record<string, Record<string, unknown>> | null;
