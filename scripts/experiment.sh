@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm run experiment [-- --quick] [-- --validation]`: the method against its baselines at equal compute on the
-# built-in task, self-contained. Builds, starts the API in the background on the embedded
+# `npm run experiment [-- --quick] [-- --validation]`: the method against its baselines at equal
+# compute on the built-in task, self-contained. Builds, starts the API in the background on the embedded
 # PostgreSQL (its own data under .stagewise/experiment, kept between invocations, free ports),
 # makes an ADMIN key, then:
 #   1. loads the built-in task as for `npm run curriculum` (scripts/builtin-task.sh): TRAIN
@@ -33,10 +33,11 @@
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
 #   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (1e-5, the SFT stage config every arm
 #   with SFT shares; chosen on the validation set, README), the method's routing policy
-#   EXPERIMENT_K (4: probe attempts, minAttempts too), EXPERIMENT_TAU_LOW (0: pass rate at or below it routes to SFT), EXPERIMENT_REPLAY
-#   (0.05: share of the mastered replayed in SFT), EXPERIMENT_STAGE_CONFIGS (JSON replacing the
-#   stage configs below), STAGEWISE_EXPERIMENT_DIR (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist),
-#   STAGEWISE_DEMO_SKIP_BUILD=1 (use an existing build).
+#   EXPERIMENT_K (4: probe attempts, minAttempts too), EXPERIMENT_TAU_LOW (0: a pass rate at
+#   or below it routes to SFT), EXPERIMENT_REPLAY (0.05: share of the mastered replayed in SFT),
+#   EXPERIMENT_STAGE_CONFIGS (JSON replacing the stage configs below), STAGEWISE_EXPERIMENT_DIR
+#   (.stagewise/experiment), STAGEWISE_DEMO_DIST (dist), STAGEWISE_DEMO_SKIP_BUILD=1 (use an
+#   existing build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
