@@ -153,6 +153,24 @@ export class Metrics {
     };
   }
 
+  /**
+   * The same two observations for a POST /graphql answered by the lean path (lean-graphql.ts),
+   * which runs neither Express nor Apollo: the route label is the one Express gives /graphql.
+   */
+  observeLeanGraphQL(
+    observed: { status: number; operation: string; name: string | null | undefined },
+    seconds: number,
+  ): void {
+    this.httpDuration.observe(
+      { method: 'POST', route: '/graphql', status: String(observed.status) },
+      seconds,
+    );
+    this.graphqlDuration.observe(
+      { operation: observed.operation, name: operationName(observed.name) },
+      seconds,
+    );
+  }
+
   /** GET /metrics; with `token` set, only `Authorization: Bearer <token>` may scrape. */
   handler(token: string | undefined): RequestHandler {
     const expected = token ? digest(token) : undefined;

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -29,6 +28,8 @@ import { mountIde } from './ide';
 import { mountDashboard } from './dashboard';
 import { mountSubscriptions } from './subscriptions';
 import { createApiLogger, redactRequest } from './log-redaction';
+import { LeanGraphQL, limitInBytes, preReadBodyOr } from './lean-graphql';
+import { requestIdFor } from './request-id';
 import { Metrics } from './metrics';
 import { readyzHandler } from './health';
 import { openDatabaseTarget, type DatabaseTarget } from '../common/db/database';
@@ -58,6 +59,8 @@ export interface RunningServer {
   bootstrapKey?: string;
   /** Where the embedded PostgreSQL keeps its data, when this process started it. */
   embeddedDataDir?: string;
+  /** POST /graphql requests the lean path answered ahead of Express and Apollo (tests). */
+  leanAnswered(): number;
   close(): Promise<void>;
 }
 
@@ -135,7 +138,7 @@ async function listen(
   // Per server, not prom-client's global registry: the tests run several servers in a process.
   const metrics = new Metrics();
   app.use(metrics.httpMiddleware());
-  const httpServer = http.createServer(app);
+  const httpServer = http.createServer();
   // Bulk imports stream gigabytes for minutes; Node's default 300 s body deadline would cut them.
   // Headers still have to arrive within headersTimeout.
   httpServer.requestTimeout = 0;
@@ -144,13 +147,7 @@ async function listen(
       logger: log,
       // Keys arrive in the Authorization header and, from some clients, in the query string.
       serializers: { req: redactRequest },
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id =
-          typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
+      genReqId: requestIdFor,
       // Static assets of the IDE and the dashboard would drown the request log.
       autoLogging: {
         ignore: (req) => /^\/(ide-assets|dashboard)\//.test(req.url ?? ''),
@@ -159,15 +156,17 @@ async function listen(
   );
 
   const armored = armor(config);
+  const inputLimits = {
+    maxNesting: config.GRAPHQL_MAX_NESTING,
+    jsonMaxDepth: config.JSON_MAX_DEPTH,
+  };
+  const executor = new CompiledExecutor(schema);
   const apollo = new ApolloServer<RequestContext>({
     // Queries run compiled (graphql-jit); Apollo still parses, validates and formats.
-    gateway: new CompiledExecutor(schema).asApolloGateway(),
+    gateway: executor.asApolloGateway(),
     plugins: [
       ...armored.plugins,
-      inputGuardPlugin(schema, {
-        maxNesting: config.GRAPHQL_MAX_NESTING,
-        jsonMaxDepth: config.JSON_MAX_DEPTH,
-      }),
+      inputGuardPlugin(schema, inputLimits),
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
       metrics.apolloPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -206,7 +205,7 @@ async function listen(
   app.use(
     '/graphql',
     authenticate(services.apiKeys, 'graphql'),
-    jsonBody(config.GRAPHQL_BODY_LIMIT),
+    preReadBodyOr(jsonBody(config.GRAPHQL_BODY_LIMIT)),
     nestingGuard(config.GRAPHQL_MAX_NESTING),
     enterRequestScope,
     expressMiddleware(apollo, {
@@ -221,6 +220,24 @@ async function listen(
   app.use('/v1', bulkRouter({ config, contextOf, services }));
   app.use('/v1', manifestExportRouter({ config, contextOf, services }));
   app.use(httpErrorHandler(log));
+  // The common read (a known query document, a key, an answer without errors) is answered ahead
+  // of Express and Apollo with the same checks, bytes, log line and metrics; everything else
+  // goes to the app above unchanged (see lean-graphql.ts). Armor plugins would be request hooks
+  // the lean path does not run, so with any configured every request takes the full stack.
+  const lean = new LeanGraphQL({
+    schema,
+    executor,
+    apiKeys: services.apiKeys,
+    log,
+    metrics,
+    contextOf,
+    validationRules: armored.validationRules,
+    parseOptions: armored.parseOptions,
+    inputLimits,
+    maxComplexity: config.MAX_QUERY_COMPLEXITY,
+    bodyLimitBytes: armored.plugins.length ? 0 : limitInBytes(config.GRAPHQL_BODY_LIMIT),
+  });
+  httpServer.on('request', lean.listener(app));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -238,6 +255,7 @@ async function listen(
     announcer,
     bootstrapKey,
     embeddedDataDir: target.embedded?.dataDir,
+    leanAnswered: () => lean.answered,
     async close() {
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.

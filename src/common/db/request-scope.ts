@@ -4,6 +4,7 @@
  * curricula, webhooks) that shares the pool.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 export interface RequestScope {
@@ -21,7 +22,7 @@ let enabled = false;
 export function enableRequestScopes(): void {
   enabled = true;
 }
-const scopes = new WeakMap<Request, RequestScope>();
+const scopes = new WeakMap<IncomingMessage, RequestScope>();
 let nextId = 0;
 
 /** The request being served, or undefined in background work. */
@@ -42,8 +43,16 @@ export function outsideRequestScope<T>(work: () => T): T {
  * parser: a parser calls `next` from the socket's events, outside the scope entered before it.
  */
 export function enterRequestScope(req: Request, _res: Response, next: NextFunction): void {
+  runInRequestScope(req, next);
+}
+
+/**
+ * `work` inside the scope of `req` (the same scope whichever of Express or the lean GraphQL path
+ * enters it, so a request handed from one to the other stays one request).
+ */
+export function runInRequestScope(req: IncomingMessage, work: () => void): void {
   if (!enabled) {
-    next();
+    work();
     return;
   }
   let scope = scopes.get(req);
@@ -51,5 +60,5 @@ export function enterRequestScope(req: Request, _res: Response, next: NextFuncti
     scope = { requestId: String(++nextId) };
     scopes.set(req, scope);
   }
-  storage.run(scope, next);
+  storage.run(scope, work);
 }
