@@ -5,7 +5,8 @@
  * the graphql-ws client keeps the client side's work per message to one JSON.parse.
  *
  * Talks to its parent over IPC: `start` → `connected` (every subscription sent) → `arrived` (every
- * stream has its first event) → `report` (the commit times, per seq) → `result`, then it exits.
+ * stream has its first event) → `report` (the run's last seq) → `result` (every arrival time, per
+ * seq: the parent computes the latencies, over all its client processes), then it exits.
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -22,26 +23,14 @@ export interface StartMessage {
 
 export interface ReportMessage {
   type: 'report';
-  /** Commit time (epoch ms, high resolution) per seq. */
-  committedAt: Record<number, number>;
-  /** The seqs of each paced phase, by name. */
-  phases: Record<string, { from: number; to: number }>;
   /** The last seq of the run: every stream must hold 1..lastSeq, each once, in order. */
   lastSeq: number;
 }
 
-export interface PhaseResult {
-  deliveries: number;
-  p50: number;
-  p99: number;
-  max: number;
-  /** Deliveries over the time from the phase's first commit to its last delivery. */
-  perSecond: number;
-}
-
 export interface ResultMessage {
   type: 'result';
-  phases: Record<string, PhaseResult>;
+  /** Arrival times (epoch ms) per seq, for every seq this process's subscribers received. */
+  arrivals: [seq: number, times: number[]][];
   exact: boolean;
   completed: number;
   errors: string[];
@@ -149,35 +138,6 @@ class Subscriber {
   }
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0
-    ? NaN
-    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-
-function phaseResult(
-  arrivals: Map<number, number[]>,
-  committedAt: Record<number, number>,
-  { from, to }: { from: number; to: number },
-): PhaseResult {
-  const latencies: number[] = [];
-  let lastArrival = 0;
-  for (let seq = from; seq <= to; seq += 1) {
-    const at = committedAt[seq];
-    for (const arrived of arrivals.get(seq) ?? []) {
-      latencies.push(arrived - at);
-      lastArrival = Math.max(lastArrival, arrived);
-    }
-  }
-  latencies.sort((x, y) => x - y);
-  return {
-    deliveries: latencies.length,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies[latencies.length - 1] ?? NaN,
-    perSecond: latencies.length / ((lastArrival - committedAt[from]) / 1000),
-  };
-}
-
 async function main(): Promise<void> {
   const start = await new Promise<StartMessage>((resolve) =>
     process.once('message', (m: StartMessage) => resolve(m)),
@@ -218,20 +178,16 @@ async function main(): Promise<void> {
     }),
   );
   await until(() => subscribers.every((s) => s.completed));
-  const phases: Record<string, PhaseResult> = {};
-  for (const [name, range] of Object.entries(report.phases)) {
-    phases[name] = phaseResult(arrivals, report.committedAt, range);
-  }
   const result: ResultMessage = {
     type: 'result',
-    phases,
+    arrivals: [...arrivals],
     exact: subscribers.every((s) => s.exact && !s.error && s.next === report.lastSeq + 1),
     completed: subscribers.filter((s) => s.completed && !s.error).length,
     errors: [...new Set(subscribers.flatMap((s) => (s.error ? [s.error] : [])))].slice(0, 5),
   };
   await Promise.all(subscribers.map((s) => s.close()));
-  send(result);
-  process.disconnect();
+  // Disconnected once the (large) result is handed to the channel.
+  process.send?.(result, () => process.disconnect());
 }
 
 main().catch((err: unknown) => {
