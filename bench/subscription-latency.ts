@@ -247,8 +247,12 @@ async function main(): Promise<void> {
       }
       phases[name] = { from, to: seq - 1 };
     };
+    // The server's CPU over the paced phase (this process: the API and the event writes), per
+    // delivery: unlike latency, it hardly moves with what else runs on the machine.
+    const cpuBefore = process.cpuUsage();
     await pace('paced', args.events, args.intervalMs);
     await sleep(args.intervalMs); // the first phase's last event is out before the burst
+    const cpu = process.cpuUsage(cpuBefore);
     await pace('burst', args.burstEvents, args.burstIntervalMs);
     await finishRun(t, run, seq, 'SUCCEEDED');
 
@@ -280,6 +284,7 @@ async function main(): Promise<void> {
         ...(trace ? breakdown(trace, announcedAt, arrivals, committedAt, phases.paced) : []),
         `paced                  ${args.events} events ${args.intervalMs} ms apart: ${paced.deliveries} of ${args.subscribers * args.events} delivered`,
         `  latency p50/p99/max  ${ms(paced.p50)} / ${ms(paced.p99)} / ${ms(paced.max)}`,
+        `  server CPU           ${(cpu.user / paced.deliveries).toFixed(1)} µs user + ${(cpu.system / paced.deliveries).toFixed(1)} µs system per delivery`,
         `burst                  ${args.burstEvents} events ${args.burstIntervalMs} ms apart: ${burst.deliveries} of ${args.subscribers * args.burstEvents} delivered, ${Math.round(burst.perSecond)}/s`,
         `  latency p50/p99/max  ${ms(burst.p50)} / ${ms(burst.p99)} / ${ms(burst.max)}`,
         `streams completed      ${completed} of ${args.subscribers}${errors.length ? `; errors: ${[...new Set(errors)].slice(0, 5).join('; ')}` : ''}`,
