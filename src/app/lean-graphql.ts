@@ -25,6 +25,7 @@ import { priceOperation } from './limits';
 import { guardOperationInputs, type InputGuardLimits } from './input-guard';
 import { documentNesting, valueNesting } from './document-nesting';
 import { redactRequest } from './log-redaction';
+import { rememberAuthentication } from './auth.middleware';
 import { requestIdFor } from './request-id';
 
 /**
@@ -150,7 +151,10 @@ export class LeanGraphQL {
     const started = Date.now();
     const startedHr = process.hrtime.bigint();
     const token = bearer(req.headers.authorization)!;
-    const principal = this.opts.apiKeys.authenticate(token);
+    const principal = this.opts.apiKeys.authenticate(token).then((who) => {
+      rememberAuthentication(req, who);
+      return who;
+    });
     // Nothing is logged or counted here once the full stack has the request: it does both.
     let handedOver = false;
     const handOver = (read: PreRead | undefined) => {
