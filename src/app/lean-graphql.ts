@@ -189,6 +189,7 @@ export class LeanGraphQL {
           .then((who) => this.answer(req, res, read.body, who))
           .then(
             (answered) => {
+              if (answered === 'gone') return;
               if (answered) {
                 this.answered++;
                 this.opts.metrics.observeLeanGraphQL(
@@ -212,7 +213,7 @@ export class LeanGraphQL {
     res: ServerResponse,
     body: unknown,
     principal: Principal | null,
-  ): Promise<{ operationName: string | null } | undefined> {
+  ): Promise<{ operationName: string | null } | 'gone' | undefined> {
     if (!principal) return undefined;
     const request = graphQLRequestOf(body);
     if (!request) return undefined;
@@ -245,7 +246,9 @@ export class LeanGraphQL {
       variables: variables ?? undefined,
       context,
     });
-    if (result.errors?.length || result.data === undefined || res.destroyed) {
+    // The client left: the line `request aborted` is written already; nothing to answer.
+    if (res.destroyed) return 'gone';
+    if (result.errors?.length || result.data === undefined) {
       // The full stack sets its own (it may be another id when the client sent none).
       res.removeHeader('x-request-id');
       return undefined;
