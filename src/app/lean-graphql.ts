@@ -180,9 +180,12 @@ export class LeanGraphQL {
       runInRequestScope(req, () => {
         const read = readJson(Buffer.concat(chunks));
         if ('error' in read) {
-          // A body the parser refuses is refused by the full stack, after its key check.
-          principal.catch(() => undefined);
-          handOver(read);
+          // A body the parser refuses is refused by the full stack, after its key check (the
+          // lookup made here, once it is back).
+          principal.then(
+            () => handOver(read),
+            () => handOver(read),
+          );
           return;
         }
         principal
