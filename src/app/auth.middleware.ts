@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeyService } from '../modules/api-keys/api-key.service';
 import type { Principal } from '../common/auth/principal';
@@ -36,6 +37,14 @@ export function sendError(
   res.status(status ?? HTTP_STATUS[error.code]).json(body);
 }
 
+/** Keys already looked up for a request by the lean GraphQL path, which then handed it over. */
+const lookedUp = new WeakMap<IncomingMessage, Principal | null>();
+
+/** The lean path's lookup, so the full stack does not ask the database a second time. */
+export function rememberAuthentication(req: IncomingMessage, principal: Principal | null): void {
+  lookedUp.set(req, principal);
+}
+
 /**
  * Resolves the API key before anything else runs: no key, an unknown key or a revoked key is
  * UNAUTHENTICATED (401). Scopes are checked later, per field or endpoint.
@@ -47,8 +56,8 @@ export function authenticate(apiKeys: ApiKeyService, shape: ErrorShape) {
       sendError(res, unauthenticated('Send an API key as "Authorization: Bearer <key>"'), shape);
       return;
     }
-    apiKeys
-      .authenticate(token)
+    const known = lookedUp.get(req);
+    (known !== undefined ? Promise.resolve(known) : apiKeys.authenticate(token))
       .then((principal) => {
         if (!principal) {
           sendError(res, unauthenticated('The API key is unknown or revoked'), shape);

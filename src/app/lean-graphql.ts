@@ -25,6 +25,7 @@ import { priceOperation } from './limits';
 import { guardOperationInputs, type InputGuardLimits } from './input-guard';
 import { documentNesting, valueNesting } from './document-nesting';
 import { redactRequest } from './log-redaction';
+import { rememberAuthentication } from './auth.middleware';
 import { requestIdFor } from './request-id';
 
 /**
@@ -150,7 +151,10 @@ export class LeanGraphQL {
     const started = Date.now();
     const startedHr = process.hrtime.bigint();
     const token = bearer(req.headers.authorization)!;
-    const principal = this.opts.apiKeys.authenticate(token);
+    const principal = this.opts.apiKeys.authenticate(token).then((who) => {
+      rememberAuthentication(req, who);
+      return who;
+    });
     // Nothing is logged or counted here once the full stack has the request: it does both.
     let handedOver = false;
     const handOver = (read: PreRead | undefined) => {
@@ -176,15 +180,19 @@ export class LeanGraphQL {
       runInRequestScope(req, () => {
         const read = readJson(Buffer.concat(chunks));
         if ('error' in read) {
-          // A body the parser refuses is refused by the full stack, after its key check.
-          principal.catch(() => undefined);
-          handOver(read);
+          // A body the parser refuses is refused by the full stack, after its key check (the
+          // lookup made here, once it is back).
+          principal.then(
+            () => handOver(read),
+            () => handOver(read),
+          );
           return;
         }
         principal
           .then((who) => this.answer(req, res, read.body, who))
           .then(
             (answered) => {
+              if (answered === 'gone') return;
               if (answered) {
                 this.answered++;
                 this.opts.metrics.observeLeanGraphQL(
@@ -208,7 +216,7 @@ export class LeanGraphQL {
     res: ServerResponse,
     body: unknown,
     principal: Principal | null,
-  ): Promise<{ operationName: string | null } | undefined> {
+  ): Promise<{ operationName: string | null } | 'gone' | undefined> {
     if (!principal) return undefined;
     const request = graphQLRequestOf(body);
     if (!request) return undefined;
@@ -241,7 +249,9 @@ export class LeanGraphQL {
       variables: variables ?? undefined,
       context,
     });
-    if (result.errors?.length || result.data === undefined || res.destroyed) {
+    // The client left: the line `request aborted` is written already; nothing to answer.
+    if (res.destroyed) return 'gone';
+    if (result.errors?.length || result.data === undefined) {
       // The full stack sets its own (it may be another id when the client sent none).
       res.removeHeader('x-request-id');
       return undefined;
