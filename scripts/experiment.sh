@@ -25,9 +25,9 @@
 # --validation: every arm is evaluated on the VALIDATION set instead of EVAL (the same table,
 #   on experiment-val): how a setting is tuned. Choose settings on it, never on EVAL.
 # --quick: 1 seed, arms STAGEWISE,SFT_ALL,RL_ONLY,SFT_THEN_RL, 400,000 tokens, 1 round.
-# Full: 3 seeds, all eight arms, 500,000 tokens, 1 round: the experiment took 41m51s on the
-#   2-core machine with other sessions' builds and tests beside it (load 5-7), after a base
-#   trained in 16m39s there (~4 minutes idle); the method's probes take ~210,000 of the tokens.
+# Full: 3 seeds, all eight arms, 500,000 tokens, 1 round: the experiment took 23m26s on the
+#   2-core machine with other sessions' builds and tests beside it (load 2-7), after a base
+#   trained in 8m28s there; the method's probes take ~210,000 of the tokens.
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),

@@ -9,7 +9,7 @@ export const CURRICULA_USAGE = `Usage:
   stagewise curricula advance ID | resume ID | cancel ID [--json]
 
 curricula create prints the new curriculum's id on stdout. --stage-configs is the config of its
-runs per stage, e.g. '{"SFT": {"steps": 150, "lr": 3e-4}, "RL": {"steps": 40}}' (PROBE's k and
+runs per stage, e.g. '{"SFT": {"steps": 150, "lr": 1e-5}, "RL": {"steps": 40}}' (PROBE's k and
 temperature come from the policy). Without --no-auto-advance it starts its first PROBE within
 seconds; with it, it moves only on \`curricula advance ID\`.
 curricula status prints one line per round: start -> end checkpoint, samples per stage, moves

@@ -13,7 +13,7 @@ experiments create prints the new experiment's id on stdout and starts its runs.
 STAGEWISE, SFT_ALL, DISTILL_RAW, RL_ONLY, SFT_THEN_RL, NO_BRIDGE, NO_CRITIQUE, NO_ROUTING_RL;
 the method's (STAGEWISE, NO_*) need --policy. --budget is the tokens through the model each arm
 may use per seed; --stage-configs the config of its runs per stage, e.g.
-'{"SFT": {"lr": 3e-4}, "EVAL": {"max_new_tokens": 32}}' (steps are sized to the budget).
+'{"SFT": {"lr": 1e-5}, "EVAL": {"max_new_tokens": 32}}' (steps are sized to the budget).
 experiments status prints one line per arm: seeds done, mean held-out greedy accuracy with its
 95% interval over seeds, accuracy per difficulty level, compute used (and planned) in tokens, and
 the exact McNemar p-value of the best arm against it.
