@@ -8,13 +8,16 @@
  * takes more (backpressure: a slow consumer leaves its events in the hub's queue, where the hub
  * applies its limit).
  */
+interface Waiter<T> {
+  resolve(step: IteratorResult<T>): void;
+  reject(err: unknown): void;
+}
+
 export class EventOutlet<T> implements AsyncIterableIterator<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
-  private waiting?: {
-    resolve(step: IteratorResult<T>): void;
-    reject(err: unknown): void;
-  };
+  /** Calls of next() not yet answered, oldest first (one, unless the consumer overlaps them). */
+  private readonly waiting: Waiter<T>[] = [];
   private drainedWaiter?: () => void;
   /** The producer is done: after the items, the stream ends (or fails with `error`). */
   private end?: { error?: unknown; told: boolean };
@@ -39,13 +42,9 @@ export class EventOutlet<T> implements AsyncIterableIterator<T> {
   /** Hands `item` to the waiting consumer, or keeps it for its next call. */
   put(item: T): void {
     if (this.closed || this.end) return;
-    const waiting = this.waiting;
-    if (waiting) {
-      this.waiting = undefined;
-      waiting.resolve({ done: false, value: item });
-      return;
-    }
-    this.items.push(item);
+    const waiting = this.waiting.shift();
+    if (waiting) waiting.resolve({ done: false, value: item });
+    else this.items.push(item);
   }
 
   /** Resolves once the consumer has taken every item put so far, or has returned. */
@@ -58,7 +57,7 @@ export class EventOutlet<T> implements AsyncIterableIterator<T> {
   finish(error?: unknown): void {
     if (this.end) return;
     this.end = { error, told: false };
-    if (this.waiting && this.backlog === 0) this.tellEnd(this.waiting);
+    if (this.backlog === 0) for (const waiting of this.waiting.splice(0)) this.tellEnd(waiting);
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -74,7 +73,7 @@ export class EventOutlet<T> implements AsyncIterableIterator<T> {
     return new Promise<IteratorResult<T>>((resolve, reject) => {
       const waiting = { resolve, reject };
       if (this.end) this.tellEnd(waiting);
-      else this.waiting = waiting;
+      else this.waiting.push(waiting);
     });
   }
 
@@ -98,9 +97,7 @@ export class EventOutlet<T> implements AsyncIterableIterator<T> {
     this.items = [];
     this.head = 0;
     this.emptied();
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.resolve({ done: true, value: undefined });
+    for (const waiting of this.waiting.splice(0)) waiting.resolve({ done: true, value: undefined });
     await this.onClose();
   }
 
@@ -112,10 +109,15 @@ export class EventOutlet<T> implements AsyncIterableIterator<T> {
     drained?.();
   }
 
-  private tellEnd(waiting: NonNullable<EventOutlet<T>['waiting']>): void {
+  /** The end for one call of next(): the error goes to the first call only, then done. */
+  private tellEnd(waiting: Waiter<T>): void {
     const end = this.end as { error?: unknown; told: boolean };
-    this.waiting = undefined;
+    const told = end.told;
     end.told = true;
+    if (told) {
+      waiting.resolve({ done: true, value: undefined });
+      return;
+    }
     if (end.error !== undefined) waiting.reject(end.error);
     else waiting.resolve({ done: true, value: undefined });
   }
