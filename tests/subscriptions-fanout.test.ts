@@ -21,6 +21,7 @@ import {
 } from './helpers/live';
 import { runEventStream } from '../src/modules/runs/run-event-stream';
 import { LIVE_QUEUE_LIMIT } from '../src/modules/runs/run-event-hub';
+import { REPLAY_PAGE_SIZE } from '../src/modules/runs/run-event-pages';
 import type { RunEvent } from '../src/modules/runs/run-event.entity';
 
 type Item = { seq: number; run: { id: string; status: string } };
@@ -131,5 +132,64 @@ describe('one run, many subscribers: the run hub', () => {
       statements.some((sql) => READS_RUN_EVENTS.test(sql)),
       'the slow subscriber read from the database after its queue was dropped',
     );
+  });
+  it('events committed while a joiner replays its history reach it once, after the history, in order', async () => {
+    const r = await insertRun(t, { stage: 'RL', status: 'RUNNING' });
+    const runId = Number(r.pk);
+    const { ds, announcer } = t.server;
+    // An idle member the hub hands events to in its own loop (the fast path), all along.
+    const live = runEventStream(ds, announcer, runId, 0);
+    const liveSeqs: number[] = [];
+    const liveDone = (async () => {
+      for await (const e of live) liveSeqs.push(e.seq);
+    })();
+    const stored = 2 * REPLAY_PAGE_SIZE + 50; // a history of three pages
+    for (let k = 0; k < stored; k += 50) await appendEvents(t, r, range(k + 1, k + 50));
+    while (liveSeqs.length < stored) await sleep(10);
+
+    const joiner = runEventStream(ds, announcer, runId, 0);
+    const joinerSeqs = [((await joiner.next()).value as RunEvent).seq]; // its first page is read
+    // New events while it has two pages of history still to read, then more while it drains.
+    let next = stored + 1;
+    for (let k = 0; k < 5; k += 1, next += 3) await appendEvents(t, r, range(next, next + 2));
+    // Taken with next() rather than for-await, whose break would end the stream.
+    while (joinerSeqs[joinerSeqs.length - 1] !== next - 1) {
+      const e = (await joiner.next()).value as RunEvent;
+      joinerSeqs.push(e.seq);
+      if (e.seq % 100 === 0 && next < stored + 100) {
+        await appendEvents(t, r, range(next, next + 9));
+        next += 10;
+      }
+    }
+    const last = next + 20;
+    await appendEvents(t, r, range(next, last - 1));
+    await finishRun(t, r, last, 'SUCCEEDED');
+    for await (const e of joiner) joinerSeqs.push(e.seq);
+    await liveDone;
+    assert.deepEqual(joinerSeqs, range(1, last));
+    assert.deepEqual(liveSeqs, range(1, last));
+  });
+
+  it('a stream its consumer returns ends at once, and the others still get every event', async () => {
+    const r = await insertRun(t, { stage: 'RL', status: 'RUNNING' });
+    const runId = Number(r.pk);
+    const { ds, announcer } = t.server;
+    const kept = runEventStream(ds, announcer, runId, 0);
+    const dropped = runEventStream(ds, announcer, runId, 0);
+    const keptSeqs: number[] = [];
+    const keptDone = (async () => {
+      for await (const e of kept) keptSeqs.push(e.seq);
+    })();
+    const pending = dropped.next(); // waiting for its first event when it is returned
+    await appendEvents(t, r, [1]);
+    assert.equal(((await pending).value as RunEvent).seq, 1);
+    const waiting = dropped.next();
+    await dropped.return?.();
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    await appendEvents(t, r, [2, 3]);
+    await finishRun(t, r, 4, 'SUCCEEDED');
+    await keptDone;
+    assert.deepEqual(keptSeqs, [1, 2, 3, 4]);
+    assert.deepEqual(await dropped.next(), { done: true, value: undefined });
   });
 });

@@ -1,7 +1,7 @@
-import { Repeater } from '@graphql-yoga/subscription';
 import type { DataSource } from 'typeorm';
 import type { AnnouncementSource } from '../../common/pubsub/bus';
 import { Wakeup } from '../../common/pubsub/wakeup';
+import { EventOutlet } from './event-outlet';
 import { joinRunEvents, type HubMember } from './run-event-hub';
 import { REPLAY_PAGE_SIZE, readThroughOutage, sharedReadPage } from './run-event-pages';
 import type { RunEvent } from './run-event.entity';
@@ -28,71 +28,103 @@ export function runEventStream(
   runId: number,
   afterSeq: number,
 ): AsyncIterableIterator<RunEvent> {
-  return new Repeater<RunEvent>(async (push, stop) => {
-    const wake = new Wakeup();
-    let stopped = false;
-    void stop.then(() => {
-      stopped = true;
-      wake.notify();
-    });
-    const member: HubMember = {
-      queue: [],
-      replayTo: null,
-      replaySince: 0,
-      wake: () => wake.notify(),
-    };
-    const leave = joinRunEvents(ds, source, runId, member);
-    /** Every event with seq <= position was sent, or does not exist. */
-    let position = afterSeq;
-    const send = async (events: RunEvent[]) => {
-      for (const event of events) {
-        if (stopped) return;
-        if (event.seq <= position) continue;
-        position = event.seq;
-        await push(event);
-      }
-    };
-    const work = (async () => {
-      try {
-        while (!stopped) {
-          const replayTo = member.replayTo;
-          if (replayTo !== null && replayTo > position) {
-            const since = member.replaySince;
-            const page = await readThroughOutage(
-              () => sharedReadPage(ds, runId, position, since),
-              (ms) => wake.wait(ms),
-              () => stopped,
-            );
-            if (!page) return;
-            await send(page.events);
-            if (!page.exists) return; // the run was deleted: nothing more will come
-            // A short page sent after replayTo was set holds every event up to it: any seq
-            // below replayTo still missing does not exist (and must not be waited for).
-            if (page.events.length < REPLAY_PAGE_SIZE && member.replaySince === since) {
-              position = Math.max(position, replayTo);
-            }
-            continue;
-          }
-          if (member.queue.length > 0) {
-            const queued = member.queue;
-            member.queue = [];
-            await send(queued);
-            continue;
-          }
-          if (member.ended) {
-            if (member.ended.error !== undefined) throw member.ended.error;
-            return;
-          }
-          await wake.wait();
-        }
-      } finally {
-        leave();
-      }
-    })();
-    source.track(work);
-    await work.then(
-      () => stop(),
-      (err: unknown) => stop(err),
-    );
+  const wake = new Wakeup();
+  let stopped = false;
+  let work: Promise<void> = Promise.resolve();
+  const outlet = new EventOutlet<RunEvent>(async () => {
+    stopped = true;
+    wake.notify();
+    await work.catch(() => undefined);
   });
+  /** Every event with seq <= position was sent, or does not exist. */
+  let position = afterSeq;
+  /** The loop below waits for a wake-up with nothing to do (no replay, no queue, not ended). */
+  let idle = false;
+  const send = (events: RunEvent[]) => {
+    for (const event of events) {
+      if (event.seq <= position) continue;
+      position = event.seq;
+      outlet.put(event);
+    }
+  };
+  const member: HubMember = {
+    queue: [],
+    replayTo: null,
+    replaySince: 0,
+    wake: () => {
+      // The hub's fan-out: while the loop idles with a consumer that has taken everything,
+      // the new events go to the consumer here, in the hub's own loop over its members: the
+      // step the loop would take, without a wake-up and a turn of it per subscriber. Anything
+      // else (a replay to do, the end, a backlog) is the loop's.
+      const replayTo = member.replayTo;
+      if (
+        idle &&
+        !stopped &&
+        member.ended === undefined &&
+        replayTo !== null &&
+        replayTo <= position &&
+        outlet.backlog === 0
+      ) {
+        const queued = member.queue;
+        member.queue = [];
+        send(queued);
+        return;
+      }
+      wake.notify();
+    },
+  };
+  const leave = joinRunEvents(ds, source, runId, member);
+  work = (async () => {
+    try {
+      while (!stopped) {
+        const replayTo = member.replayTo;
+        if (replayTo !== null && replayTo > position) {
+          const since = member.replaySince;
+          const page = await readThroughOutage(
+            () => sharedReadPage(ds, runId, position, since),
+            (ms) => wake.wait(ms),
+            () => stopped,
+          );
+          if (!page || stopped) return;
+          send(page.events);
+          await outlet.drained();
+          if (!page.exists) return; // the run was deleted: nothing more will come
+          // A short page sent after replayTo was set holds every event up to it: any seq
+          // below replayTo still missing does not exist (and must not be waited for).
+          if (page.events.length < REPLAY_PAGE_SIZE && member.replaySince === since) {
+            position = Math.max(position, replayTo);
+          }
+          continue;
+        }
+        if (member.queue.length > 0) {
+          const queued = member.queue;
+          member.queue = [];
+          send(queued);
+          await outlet.drained();
+          continue;
+        }
+        if (member.ended) {
+          if (member.ended.error !== undefined) throw member.ended.error;
+          return;
+        }
+        idle = true;
+        try {
+          await wake.wait();
+        } finally {
+          idle = false;
+        }
+        // Events handed over while idle may still be with the consumer: wait for it to take
+        // them before taking more (the hub keeps the rest in its queue, under its limit).
+        await outlet.drained();
+      }
+    } finally {
+      leave();
+    }
+  })();
+  source.track(work);
+  void work.then(
+    () => outlet.finish(),
+    (err: unknown) => outlet.finish(err),
+  );
+  return outlet;
 }
