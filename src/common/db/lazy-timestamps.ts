@@ -28,6 +28,8 @@ export const TIMESTAMPS_AS_TEXT: pg.CustomTypesConfig = {
  * A prototype below `base` whose timestamp properties are accessors: a row keeps the text it was
  * read with and parses it the first time the property is read (then keeps the Date). Writes
  * store what is written. Rows stay instances of the entity (getters and instanceof still work).
+ * Being accessors on the prototype, timestamps are not own properties: JSON.stringify, spread
+ * and Object.keys of such a row leave them out (nothing does that to read-path rows today).
  */
 export function lazyTimestamps(
   base: object,
