@@ -50,6 +50,11 @@ const schema = z.object({
   HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).default(30),
   /** How often ACTIVE curricula are checked and moved on (0: only by advanceCurriculum). */
   CURRICULUM_TICK_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * On SIGTERM/SIGINT, how long answers in flight may take before the API closes their sockets
+   * and exits anyway.
+   */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10000),
   /** Between SIGTERM and SIGKILL when a run is cancelled. */
   CANCEL_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   LOCAL_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(1),

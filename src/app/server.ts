@@ -142,6 +142,12 @@ async function listen(
   // Bulk imports stream gigabytes for minutes; Node's default 300 s body deadline would cut them.
   // Headers still have to arrive within headersTimeout.
   httpServer.requestTimeout = 0;
+  // Once close() begins, every answer tells its keep-alive client to go (Connection: close), so a
+  // client that keeps sending cannot hold its socket, and the drain below ends.
+  let stopping = false;
+  httpServer.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (stopping) res.shouldKeepAlive = false;
+  });
   app.use(
     pinoHttp({
       logger: log,
@@ -162,6 +168,10 @@ async function listen(
   };
   const executor = new CompiledExecutor(schema);
   const apollo = new ApolloServer<RequestContext>({
+    // main.ts owns SIGTERM/SIGINT and calls close(). Apollo's own handler would call stop() beside
+    // ours, and a second stop() that arrives while the first still drains awaits a barrier Apollo
+    // never resolves on success: the process hung under load (issue 9).
+    stopOnTerminationSignals: false,
     // Queries run compiled (graphql-jit); Apollo still parses, validates and formats.
     gateway: executor.asApolloGateway(),
     plugins: [
@@ -169,7 +179,12 @@ async function listen(
       inputGuardPlugin(schema, inputLimits),
       complexityPlugin(schema, config.MAX_QUERY_COMPLEXITY),
       metrics.apolloPlugin(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Stops accepting, ends idle sockets, waits for answers in flight, and after the grace
+      // period destroys whatever is still open.
+      ApolloServerPluginDrainHttpServer({
+        httpServer,
+        stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS,
+      }),
       // Each of these hooks every resolved field when on; nothing here reads cache hints,
       // traces or usage reports, so they cost a large response thousands of calls for nothing.
       ApolloServerPluginCacheControlDisabled(),
@@ -259,6 +274,7 @@ async function listen(
     async close() {
       // Runs and subscriptions first, so nothing reads from a pool that is going away. Live
       // runners keep running: the next API process reconciles and adopts them.
+      stopping = true;
       await services.background.stop();
       await subscriptions.close();
       await apollo.stop();

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
+import { TIMESTAMPS_AS_TEXT } from './lazy-timestamps';
 
 /**
  * Named (prepared) statements on a DataSource's pool: PostgreSQL parses and plans each once per
@@ -10,7 +12,7 @@ import type { DataSource } from 'typeorm';
  */
 async function runPrepared<T extends QueryResultRow>(
   ds: DataSource,
-  query: QueryConfig<unknown[]> & { rowMode?: 'array' },
+  query: QueryConfig<unknown[]> & { rowMode?: 'array'; types?: pg.CustomTypesConfig },
 ): Promise<T[]> {
   const pool = (ds.driver as unknown as { master?: Pool }).master;
   if (!pool) throw new Error('prepared statements need an initialized PostgreSQL DataSource');
@@ -33,7 +35,10 @@ const statementNames = new Map<string, string>();
 /** Past this many distinct texts (lists of ids expand to $1..$n), statements go unnamed. */
 const MAX_NAMED = 500;
 
-/** Rows as arrays of column values, named after a hash of the text (the read path's loaders). */
+/**
+ * Rows as arrays of column values, named after a hash of the text (the read path's loaders).
+ * Timestamps stay text: RowReader turns them into Dates only when read (see lazy-timestamps).
+ */
 export function preparedRows(
   ds: DataSource,
   text: string,
@@ -44,5 +49,11 @@ export function preparedRows(
     name = `sw_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     statementNames.set(text, name);
   }
-  return runPrepared<unknown[]>(ds, { name, text, values, rowMode: 'array' });
+  return runPrepared<unknown[]>(ds, {
+    name,
+    text,
+    values,
+    rowMode: 'array',
+    types: TIMESTAMPS_AS_TEXT,
+  });
 }
