@@ -167,7 +167,14 @@ function breakdown(
     ['last subscriber send', (seq) => trace.marks.get(seq)?.lastSend],
     ['last writev (uncork) done', (seq) => trace.marks.get(seq)?.lastWrite],
     ['first arrival at a client', (seq) => Math.min(...(arrivals.get(seq) ?? []))],
-    ['median arrival', (seq) => percentile([...(arrivals.get(seq) ?? [])].sort((x, y) => x - y), 50)],
+    [
+      'median arrival',
+      (seq) =>
+        percentile(
+          [...(arrivals.get(seq) ?? [])].sort((x, y) => x - y),
+          50,
+        ),
+    ],
     ['last arrival', (seq) => Math.max(...(arrivals.get(seq) ?? []))],
   ];
   const lines = ['stage (paced phase, ms after the commit)    median    max'];
@@ -183,7 +190,9 @@ function breakdown(
     );
   }
   const sends = [...trace.marks.values()].map((m) => m.sends);
-  lines.push(`  sends per seq                            ${Math.min(...sends)}..${Math.max(...sends)}`);
+  lines.push(
+    `  sends per seq                            ${Math.min(...sends)}..${Math.max(...sends)}`,
+  );
   return lines;
 }
 

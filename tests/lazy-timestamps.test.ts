@@ -9,7 +9,14 @@ import { LoaderRegistry } from '../src/common/loaders';
 import { Sample } from '../src/modules/samples/sample.entity';
 import { Trace } from '../src/modules/traces/trace.entity';
 import { startTestServer, type TestServer } from './helpers/test-server';
-import { createDataset, gqlOk, importSamples, importTraces, sampleRefs, type Ref } from './helpers/seed';
+import {
+  createDataset,
+  gqlOk,
+  importSamples,
+  importTraces,
+  sampleRefs,
+  type Ref,
+} from './helpers/seed';
 
 // Microseconds and a non-UTC offset: the parse has to round and shift as pg's eager one does.
 const STORED = '2026-01-02 03:04:05.678901+02';

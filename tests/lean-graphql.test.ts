@@ -39,7 +39,11 @@ describe('the lean GraphQL path', () => {
     await importSamples(
       t,
       dataset.id,
-      Array.from({ length: 30 }, (_, i) => ({ externalId: `s${i}`, problem: `p ${i}`, answer: `${i}` })),
+      Array.from({ length: 30 }, (_, i) => ({
+        externalId: `s${i}`,
+        problem: `p ${i}`,
+        answer: `${i}`,
+      })),
     );
   });
 
@@ -108,7 +112,11 @@ describe('the lean GraphQL path', () => {
     );
 
     const named = await both(
-      json('query A { samples(first: 1) { nodes { id } } } query B { datasets { nodes { name } } }', undefined, 'B'),
+      json(
+        'query A { samples(first: 1) { nodes { id } } } query B { datasets { nodes { name } } }',
+        undefined,
+        'B',
+      ),
     );
     assert.ok(named.tookLean);
     assert.match(named.lean.text, /"name":"lean"/);
@@ -123,24 +131,80 @@ describe('the lean GraphQL path', () => {
       ['no key', json('{ datasets { nodes { id } } }'), null, 401],
       ['an unknown key', json('{ datasets { nodes { id } } }'), 'sw_not_a_key_at_all', 401],
       ['a scope the key lacks', json('{ apiKeys { nodes { id } } }'), t.keys.read, 200],
-      ['a mutation', json('mutation { createDataset(input: { name: "x", split: TRAIN }) { id } }'), t.keys.read, 200],
+      [
+        'a mutation',
+        json('mutation { createDataset(input: { name: "x", split: TRAIN }) { id } }'),
+        t.keys.read,
+        200,
+      ],
       ['a syntax error', json('{ samples(first: 1) { nodes { id } }'), t.keys.read, 400],
       ['an unknown field', json('{ samples { nope } }'), t.keys.read, 400],
-      ['too deep', json(`{ samples { nodes { dataset { samples { nodes { dataset { samples { nodes { dataset { samples { nodes { dataset { id } } } } } } } } } } } } }`), t.keys.read, 400],
-      ['too complex', json('{ samples(first: 500) { nodes { traces(first: 100) { id text } passRates(first: 100) { id } } } }'), t.keys.read, 400],
-      ['a NUL byte in a variable', json('query($f: SampleFilter) { samples(filter: $f) { nodes { id } } }', { f: { problemContains: 'a\u0000b' } }), t.keys.read, 400],
-      ['an empty id', json('{ samples(filter: { datasetIds: [""] }) { nodes { id } } }'), t.keys.read, 400],
-      ['a forged cursor', json('{ samples(after: "eyJ4Ijox.abc") { nodes { id } } }'), t.keys.read, 200],
-      ['a missing variable', json('query($n: Int!) { samples(first: $n) { nodes { id } } }'), t.keys.read, 400],
+      [
+        'too deep',
+        json(
+          `{ samples { nodes { dataset { samples { nodes { dataset { samples { nodes { dataset { samples { nodes { dataset { id } } } } } } } } } } } } }`,
+        ),
+        t.keys.read,
+        400,
+      ],
+      [
+        'too complex',
+        json(
+          '{ samples(first: 500) { nodes { traces(first: 100) { id text } passRates(first: 100) { id } } } }',
+        ),
+        t.keys.read,
+        400,
+      ],
+      [
+        'a NUL byte in a variable',
+        json('query($f: SampleFilter) { samples(filter: $f) { nodes { id } } }', {
+          f: { problemContains: 'a\u0000b' },
+        }),
+        t.keys.read,
+        400,
+      ],
+      [
+        'an empty id',
+        json('{ samples(filter: { datasetIds: [""] }) { nodes { id } } }'),
+        t.keys.read,
+        400,
+      ],
+      [
+        'a forged cursor',
+        json('{ samples(after: "eyJ4Ijox.abc") { nodes { id } } }'),
+        t.keys.read,
+        200,
+      ],
+      [
+        'a missing variable',
+        json('query($n: Int!) { samples(first: $n) { nodes { id } } }'),
+        t.keys.read,
+        400,
+      ],
       ['a page over the limit', json('{ samples(first: 501) { nodes { id } } }'), t.keys.read, 200],
-      ['an unknown operation name', json('query A { datasets { nodes { id } } }', undefined, 'B'), t.keys.read, 400],
-      ['variables as a string', JSON.stringify({ query: '{ datasets { nodes { id } } }', variables: '{}' }), t.keys.read, 400],
+      [
+        'an unknown operation name',
+        json('query A { datasets { nodes { id } } }', undefined, 'B'),
+        t.keys.read,
+        400,
+      ],
+      [
+        'variables as a string',
+        JSON.stringify({ query: '{ datasets { nodes { id } } }', variables: '{}' }),
+        t.keys.read,
+        400,
+      ],
       ['a subscription', json('subscription { runUpdated { id } }'), t.keys.read, 400],
       ['no query', JSON.stringify({ variables: {} }), t.keys.read, 400],
       ['not JSON', '{ "query": ', t.keys.read, 400],
       ['a JSON string', '"{ datasets { nodes { id } } }"', t.keys.read, 400],
       ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), t.keys.read, 400],
-      ['nested variables', json('query($f: SampleFilter) { samples(filter: $f) { nodes { id } } }', { f: deep(1000) }), t.keys.read, 400],
+      [
+        'nested variables',
+        json('query($f: SampleFilter) { samples(filter: $f) { nodes { id } } }', { f: deep(1000) }),
+        t.keys.read,
+        400,
+      ],
     ];
     for (const [what, body, key, status] of refusals) {
       const { lean, tookLean } = await both(body, key);
@@ -183,8 +247,10 @@ describe('the lean GraphQL path', () => {
           .find((l) => l.startsWith(prefix))
           ?.split(' ')[1] ?? 0,
       );
-    const http = 'stagewise_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}';
-    const op = 'stagewise_graphql_operation_duration_seconds_count{operation="query",name="Counted"}';
+    const http =
+      'stagewise_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"}';
+    const op =
+      'stagewise_graphql_operation_duration_seconds_count{operation="query",name="Counted"}';
     const before = await scrape();
     assert.ok((await both(json('query Counted { datasets { nodes { id } } }'))).tookLean);
     const afterScrape = await scrape();

@@ -293,7 +293,11 @@ export class LeanGraphQL {
   /** The input guard; without variables its verdict is the document's, so it is kept. */
   private inputsPass(
     known: Exclude<KnownDocument, false>,
-    request: { query: string; operationName: string | null; variables: Record<string, unknown> | null },
+    request: {
+      query: string;
+      operationName: string | null;
+      variables: Record<string, unknown> | null;
+    },
   ): boolean {
     const name = request.operationName ?? '';
     const plain = !request.variables || Object.keys(request.variables).length === 0;
@@ -394,10 +398,7 @@ function graphQLRequestOf(body: unknown):
   const { query, operationName, variables } = b;
   if (typeof query !== 'string' || !query) return undefined;
   if (operationName != null && typeof operationName !== 'string') return undefined;
-  if (
-    variables != null &&
-    (typeof variables !== 'object' || Array.isArray(variables))
-  ) {
+  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) {
     return undefined;
   }
   return {

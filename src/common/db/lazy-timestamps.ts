@@ -21,7 +21,10 @@ export const TIMESTAMPS_AS_TEXT: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     RAW_OIDS.has(oid)
       ? asText
-      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as pg.CustomTypesConfig['getTypeParser'],
+      : (pg.types.getTypeParser(
+          oid,
+          format ?? 'text',
+        ) as unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
