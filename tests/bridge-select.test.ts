@@ -7,6 +7,7 @@ import { Checkpoint } from '../src/modules/checkpoints/checkpoint.entity';
 import { MasteryService } from '../src/modules/mastery/mastery.service';
 import { TraceService } from '../src/modules/traces/trace.service';
 import { createTestDatabase } from './helpers/test-server';
+import { insertCurriculumRows } from './helpers/curriculum-rows';
 
 /**
  * Bridge `select` in two halves (ARCHITECTURE.md, "bridge"): the student's ONNX scoring runs
@@ -43,29 +44,14 @@ describe('bridge select: scoring outside the transaction, writing inside', () =>
       );
       teacher.push(t.id as string);
     }
-    // The ONNX export named here does not exist: the writing half must not need it.
-    const ckpt = await q(
-      `INSERT INTO checkpoints (name, base_model, uri, onnx_uri)
-       VALUES ('student', 'tiny', 'file:///nonexistent/ckpt', 'file:///nonexistent/ckpt/model.onnx')
-       RETURNING id`,
-    );
-    student = await ds.getRepository(Checkpoint).findOneByOrFail({ id: ckpt.id as number });
-    const policy = await q(
-      `INSERT INTO routing_policies (name, version, k, temperature, tau_low, tau_high,
-         min_attempts, replay_fraction, bridge_strategy, seed)
-       VALUES ('p', 1, 4, 1, 0, 1, 4, 0, 'SELECT', 1) RETURNING id`,
-    );
-    const curriculum = await q(
-      `INSERT INTO curricula (name, base_checkpoint_id, policy_id, rounds, current_round, phase)
-       VALUES ('c', $1, $2, 1, 1, 'ROUTE') RETURNING id`,
-      [student.id, policy.id],
-    );
-    curriculumId = curriculum.id as number;
+    // The student's ONNX export does not exist: the writing half must not need it.
+    const rows = await insertCurriculumRows(ds, { replayFraction: 0 });
+    ({ student, curriculumId } = rows);
     await q(
       `INSERT INTO stage_assignments (curriculum_id, round, sample_id, stage, policy_id,
          checkpoint_id, reason)
        VALUES ($1, 1, $2, 'SFT', $3, $4, 'never solved')`,
-      [curriculumId, sample.id, policy.id, student.id],
+      [curriculumId, sample.id, rows.policyId, student.id],
     );
   });
   after(async () => {

@@ -8,6 +8,7 @@ import { MasteryService } from '../src/modules/mastery/mastery.service';
 import { TraceService } from '../src/modules/traces/trace.service';
 import { SFT_SET_SQL } from '../src/modules/curricula/curriculum.manifests';
 import { createTestDatabase } from './helpers/test-server';
+import { insertCurriculumRows } from './helpers/curriculum-rows';
 
 /**
  * A round's SFT set (curriculum.manifests.ts): a REPLAY item trains on the same trace an SFT item
@@ -34,23 +35,8 @@ describe('the SFT set: replay items take the trace an SFT item of the sample tak
     const q = async (sql: string, params: unknown[] = []) =>
       (await ds.query<Record<string, unknown>[]>(sql, params))[0];
     const dataset = await q(`INSERT INTO datasets (name) VALUES ('d') RETURNING id`);
-    const ckpt = await q(
-      `INSERT INTO checkpoints (name, base_model, uri, onnx_uri)
-       VALUES ('student', 'tiny', 'file:///nonexistent/ckpt', 'file:///nonexistent/ckpt/model.onnx')
-       RETURNING id`,
-    );
-    student = await ds.getRepository(Checkpoint).findOneByOrFail({ id: ckpt.id as number });
-    const policy = await q(
-      `INSERT INTO routing_policies (name, version, k, temperature, tau_low, tau_high,
-         min_attempts, replay_fraction, bridge_strategy, seed)
-       VALUES ('p', 1, 4, 1, 0, 1, 4, 1, 'SELECT', 1) RETURNING id`,
-    );
-    const curriculum = await q(
-      `INSERT INTO curricula (name, base_checkpoint_id, policy_id, rounds, current_round, phase)
-       VALUES ('c', $1, $2, 1, 1, 'ROUTE') RETURNING id`,
-      [student.id, policy.id],
-    );
-    curriculumId = curriculum.id as number;
+    const rows = await insertCurriculumRows(ds, { replayFraction: 1 });
+    ({ student, curriculumId } = rows);
     for (const [name, stage] of [
       ['sft', 'SFT'],
       ['replay', 'REPLAY'],
@@ -77,7 +63,7 @@ describe('the SFT set: replay items take the trace an SFT item of the sample tak
         `INSERT INTO stage_assignments (curriculum_id, round, sample_id, stage, policy_id,
            checkpoint_id, reason)
          VALUES ($1, 1, $2, $3, $4, $5, 'test')`,
-        [curriculumId, sample.id, stage, policy.id, student.id],
+        [curriculumId, sample.id, stage, rows.policyId, student.id],
       );
     }
   });
