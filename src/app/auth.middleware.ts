@@ -10,11 +10,14 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The token of a `Bearer <token>` value (a header or a connection param), or undefined. */
+export function parseBearer(value: unknown): string | undefined {
+  return typeof value === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1] : undefined;
+}
+
 /** The bearer token of a request, or undefined. */
 export function bearerToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
+  return parseBearer(req.headers.authorization);
 }
 
 /** How each surface shows an error: GraphQL's errors array, or the REST { error } object. */

@@ -25,7 +25,7 @@ import { priceOperation } from './limits';
 import { guardOperationInputs, type InputGuardLimits } from './input-guard';
 import { documentNesting, valueNesting } from './document-nesting';
 import { redactRequest } from './log-redaction';
-import { rememberAuthentication } from './auth.middleware';
+import { parseBearer, rememberAuthentication } from './auth.middleware';
 import { requestIdFor } from './request-id';
 
 /**
@@ -144,13 +144,13 @@ export class LeanGraphQL {
     if (h.accept !== undefined && !PLAIN_ACCEPTS.has(h.accept)) return false;
     const length = Number(h['content-length']);
     if (!(length > 0 && length <= this.opts.bodyLimitBytes)) return false;
-    return bearer(h.authorization) !== undefined;
+    return parseBearer(h.authorization) !== undefined;
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, fullStack: FullStack): void {
     const started = Date.now();
     const startedHr = process.hrtime.bigint();
-    const token = bearer(req.headers.authorization)!;
+    const token = parseBearer(req.headers.authorization)!;
     const principal = this.opts.apiKeys.authenticate(token).then((who) => {
       rememberAuthentication(req, who);
       return who;
@@ -356,11 +356,6 @@ export class LeanGraphQL {
       !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted',
     );
   }
-}
-
-function bearer(header: string | undefined): string | undefined {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
 }
 
 /** The body as express.json (strict, UTF-8 only) would parse it, or its error. */

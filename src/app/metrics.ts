@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RunStatus } from '../modules/runs/run.entity';
+import { parseBearer } from './auth.middleware';
 
 /** Seconds; from a fast cached read to a slow bulk page. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -176,7 +177,7 @@ export class Metrics {
     const expected = token ? digest(token) : undefined;
     return (req: Request, res: Response, next: NextFunction) => {
       if (expected) {
-        const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+        const given = parseBearer(req.headers.authorization);
         if (!given || !timingSafeEqual(digest(given), expected)) {
           res.status(401).set('www-authenticate', 'Bearer').type('text/plain');
           res.send('A valid metrics token is required\n');

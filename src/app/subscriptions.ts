@@ -21,7 +21,7 @@ import { createRequestContext, type RequestContext } from '../common/request-con
 import type { Services } from './services';
 import { armor, priceOperation } from './limits';
 import { guardOperationInputs, guardRequestSource } from './input-guard';
-import { authenticate } from './auth.middleware';
+import { authenticate, parseBearer } from './auth.middleware';
 import type { Principal } from '../common/auth/principal';
 import { formatGraphQLError } from '../common/errors';
 import type { CursorCodec } from '../common/pagination';
@@ -120,13 +120,10 @@ function makeGate(config: Config, schema: GraphQLSchema) {
   };
 }
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-
 /** connectionParams { Authorization: 'Bearer <key>' } (browsers cannot set upgrade headers), else the header. */
 function wsToken(params: Record<string, unknown> | undefined, req: http.IncomingMessage) {
   const given = params?.Authorization ?? params?.authorization ?? req.headers.authorization;
-  const match = typeof given === 'string' ? BEARER.exec(given) : null;
-  return match?.[1];
+  return parseBearer(given);
 }
 
 /** graphql-ws at WS_PATH and graphql-sse at SSE_PATH; mount before Apollo's /graphql. */
