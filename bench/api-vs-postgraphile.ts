@@ -46,12 +46,13 @@ import {
   type ServerProcess,
 } from './api/server-process';
 import type { ProbeFigures } from './api/probe';
+import { SERVER_NODE_FLAGS } from '../src/app/server-node-flags';
 
 const CLIENTS = [20, 1];
 const USAGE =
-  'api-vs-postgraphile [--duration S] [--rounds N] [--warmup S] [--samples N] [--traces N] [--quick]';
+  'api-vs-postgraphile [--duration S] [--rounds N] [--warmup S] [--samples N] [--traces N] [--quick] [--same-node-flags]';
 
-interface Args {
+interface Sizes {
   duration: number;
   rounds: number;
   warmup: number;
@@ -59,11 +60,18 @@ interface Args {
   traces: number;
 }
 
+interface Args extends Sizes {
+  /** Give PostGraphile stagewise's Node flags too (a check that the flags are not the whole gap). */
+  sameNodeFlags?: boolean;
+}
+
+const SWITCHES = ['--quick', '--same-node-flags'];
+
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
   const envInt = (name: string, fallback: number) =>
     process.env[name] ? Number(process.env[name]) : fallback;
-  const defaults: Args = quick
+  const defaults: Sizes = quick
     ? { duration: 2, rounds: 1, warmup: 1, samples: 1000, traces: 10 }
     : {
         duration: envInt('BENCH_API_DURATION', 10),
@@ -72,11 +80,14 @@ function parseArgs(argv: string[]): Args {
         samples: 1000,
         traces: 10,
       };
-  return positiveIntArgs(
-    argv.filter((a) => a !== '--quick'),
-    defaults,
-    USAGE,
-  );
+  return {
+    ...positiveIntArgs(
+      argv.filter((a) => !SWITCHES.includes(a)),
+      defaults,
+      USAGE,
+    ),
+    sameNodeFlags: argv.includes('--same-node-flags'),
+  };
 }
 
 /** A server as the load generator sees it. */
@@ -278,6 +289,8 @@ async function setUp(
   const stagewise = await startServerProcess({
     name: 'stagewise',
     main: STAGEWISE_MAIN,
+    // Started as `npm start` and the API image start it.
+    nodeFlags: SERVER_NODE_FLAGS,
     env: {
       NODE_ENV: 'production',
       DATABASE_URL: db.url,
@@ -311,6 +324,7 @@ async function setUp(
   const postgraphile = await startServerProcess({
     name: 'PostGraphile',
     main: POSTGRAPHILE_MAIN,
+    nodeFlags: args.sameNodeFlags ? SERVER_NODE_FLAGS : [],
     env: { NODE_ENV: 'production', DATABASE_URL: db.url },
     logFile: path.join(workDir, 'postgraphile.log'),
   });

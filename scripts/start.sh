@@ -16,4 +16,6 @@ node -e '
   probe.listen(port, host, () => probe.close());' "${PORT:-4000}" "${HOST:-127.0.0.1}"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash scripts/build-if-stale.sh
-exec node dist/src/main.js
+# The API's Node flags (a larger young generation) live in one place, src/app/server-node-flags.ts.
+read -r -a NODE_FLAGS <<<"$(node -p 'require("./dist/src/app/server-node-flags.js").SERVER_NODE_FLAGS.join(" ")')"
+exec node "${NODE_FLAGS[@]}" dist/src/main.js

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../src/app/server-node-flags';
 
 /** The repository: above the compiled tests (dist/tests), or the working directory. */
 function repositoryRoot(): string {
@@ -118,6 +119,12 @@ describe('containers', () => {
     assert.match(args(runtime, 'HEALTHCHECK').join(' '), /\/healthz/);
     const cmd = args(runtime, 'CMD').at(-1) ?? '';
     assert.match(cmd, /dist\/src\/main\.js/);
+    // The image runs the API with the same Node flags as `npm start` (src/app/server-node-flags).
+    assert.deepEqual(
+      (JSON.parse(cmd) as string[]).slice(1, -1),
+      [...SERVER_NODE_FLAGS],
+      'the CMD passes SERVER_NODE_FLAGS',
+    );
     assert.ok(fs.existsSync(path.join(ROOT, 'src', 'main.ts')));
     assertCopySourcesExist('api.Dockerfile', stages);
     // The build compiles what the image runs: the build tsconfig names existing folders.

@@ -27,6 +27,8 @@ export interface ServerProcess {
 export async function startServerProcess(opts: {
   name: string;
   main: string;
+  /** Node flags of the server process (the probe is preloaded in any case). */
+  nodeFlags?: readonly string[];
   env: Record<string, string>;
   logFile: string;
   /** Where the server prints its base URL; without one it sends `{ listening }` over IPC. */
@@ -34,7 +36,7 @@ export async function startServerProcess(opts: {
 }): Promise<ServerProcess> {
   const log = fs.openSync(opts.logFile, 'a');
   const child: ChildProcess = fork(opts.main, [], {
-    execArgv: ['-r', PROBE],
+    execArgv: [...(opts.nodeFlags ?? []), '-r', PROBE],
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', log, log, 'ipc'],
   });

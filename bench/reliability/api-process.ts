@@ -14,6 +14,7 @@ import { createAppDataSource } from '../../src/app/data-source';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key.service';
 import { ApiKeyScope } from '../../src/modules/api-keys/api-key.entity';
 import { toGlobalId } from '../../src/common/ids';
+import { SERVER_NODE_FLAGS } from '../../src/app/server-node-flags';
 
 /** The compiled entry point: dist/bench/reliability -> dist/src/main.js. */
 const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
@@ -82,7 +83,7 @@ export async function startApi(opts: {
 }): Promise<ApiProcess> {
   const start = fs.existsSync(opts.logFile) ? fs.statSync(opts.logFile).size : 0;
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
