@@ -3,7 +3,8 @@
  * Each event is stored (INSERT, committed), timed, then announced, the path a runner's report
  * takes; latency runs from the commit to the moment a subscriber's socket hands the event over.
  * The subscribers live in a child process (bench/subscription-clients.ts), so the server's
- * process does only the server's work.
+ * process does only the server's work; that process runs with the API's Node flags, as
+ * `npm start` runs the server (with-server-flags.ts).
  *
  *   node dist/bench/subscription-latency.js [--subscribers 1000] [--events 50] [--interval-ms 500]
  *     [--burst-events 250] [--burst-interval-ms 20] [--client-processes 1] [--trace]
@@ -33,6 +34,7 @@ import { appendEvents, finishRun } from '../tests/helpers/live';
 import { benchDatabase } from './bench-database';
 import type { ReportMessage, ResultMessage, StartMessage } from './subscription-clients';
 import { installTrace, type Trace } from './subscription-trace';
+import { reexecWithServerFlags } from './with-server-flags';
 
 interface Args {
   subscribers: number;
@@ -315,7 +317,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (!reexecWithServerFlags()) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
