@@ -10,6 +10,7 @@ const PARSERS: Record<string, TextParser> = {
 };
 const RAW_OIDS = new Set<number>([pg.types.builtins.TIMESTAMPTZ, pg.types.builtins.TIMESTAMP]);
 const asText: TextParser = (text) => text;
+const INT8: number = pg.types.builtins.INT8;
 
 /** The parser for a column's SQL type when reads keep it as text until asked for; else null. */
 export function timestampParserOf(sqlType: string): TextParser | null {
@@ -23,7 +24,7 @@ export function timestampParserOf(sqlType: string): TextParser | null {
  */
 export const TIMESTAMPS_AS_TEXT: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    RAW_OIDS.has(oid) || ((format ?? 'text') === 'text' && oid === pg.types.builtins.INT8)
+    RAW_OIDS.has(oid) || ((format ?? 'text') === 'text' && oid === INT8)
       ? asText
       : (pg.types.getTypeParser(
           oid,
