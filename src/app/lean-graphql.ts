@@ -256,13 +256,15 @@ export class LeanGraphQL {
       res.removeHeader('x-request-id');
       return undefined;
     }
-    // Apollo's serialisation of an answer without errors, and Express's res.send headers.
-    const text = JSON.stringify({ data: result.data }) + '\n';
+    // Apollo's serialisation of an answer without errors, and Express's res.send headers. The
+    // body is encoded once: as a string, its length, its ETag hash and the socket write each
+    // encoded it again, and two of them left a copy of a large body on the heap.
+    const bytes = Buffer.from(JSON.stringify({ data: result.data }) + '\n');
     res.statusCode = 200;
     res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('content-length', String(Buffer.byteLength(text)));
-    res.setHeader('etag', weakEtag(text));
-    res.end(text);
+    res.setHeader('content-length', String(bytes.length));
+    res.setHeader('etag', weakEtag(bytes));
+    res.end(bytes);
     // As Apollo names it: the operation's own name, whatever the client sent.
     return { operationName: operation.name?.value ?? null };
   }
@@ -403,10 +405,10 @@ function graphQLRequestOf(body: unknown):
   };
 }
 
-/** Express's ETag for a string body (res.send): weak, the length and a SHA-1 of the bytes. */
-function weakEtag(text: string): string {
-  const hash = createHash('sha1').update(text, 'utf8').digest('base64').substring(0, 27);
-  return `W/"${Buffer.byteLength(text, 'utf8').toString(16)}-${hash}"`;
+/** Express's ETag for a body (res.send): weak, the byte length and a SHA-1 of the bytes. */
+function weakEtag(body: Buffer): string {
+  const hash = createHash('sha1').update(body).digest('base64').substring(0, 27);
+  return `W/"${body.length.toString(16)}-${hash}"`;
 }
 
 /** A body limit as body-parser reads it ("2mb", "512kb", "1000"); NaN when not one. */

@@ -33,16 +33,24 @@ export class LoaderRegistry {
     return loader as DataLoader<Key, V>;
   }
 
-  /** Rows by primary key; a missing row loads as null. */
-  byId<T extends ObjectLiteral & { id: Key }>(entity: EntityTarget<T>): DataLoader<Key, T | null> {
+  /**
+   * Rows by primary key; a missing row loads as null. With `fields` (what the query selects on
+   * them, see selectedFields), the columns of unselected fields may be left out: such rows come
+   * from a loader of their own per column set, so no caller gets a row read for another.
+   */
+  byId<T extends ObjectLiteral & { id: Key }>(
+    entity: EntityTarget<T>,
+    fields?: ReadonlySet<string>,
+  ): DataLoader<Key, T | null> {
     const reader = rowReader(this.ds, entity);
+    const projection = reader.projection(fields);
     return this.memo(
-      `${reader.table}ById`,
+      projection === reader.all ? `${reader.table}ById` : `${reader.table}ById:${projection.key}`,
       () =>
         new DataLoader<Key, T | null>(async (ids) => {
           const idType = reader.sqlType('id');
-          const text = `SELECT ${reader.selectList('e')} FROM "${reader.table}" e WHERE e.id = ANY($1::${idType}[])`;
-          const rows = reader.fromArrays(await preparedRows(this.ds, text, [ids.map(String)]));
+          const text = `SELECT ${projection.selectList('e')} FROM "${reader.table}" e WHERE e.id = ANY($1::${idType}[])`;
+          const rows = projection.fromArrays(await preparedRows(this.ds, text, [ids.map(String)]));
           const byId = new Map(rows.map((r) => [String(r.id), r]));
           return ids.map((id) => byId.get(String(id)) ?? null);
         }),
@@ -52,15 +60,18 @@ export class LoaderRegistry {
   /**
    * The children of many parents at once, the first `first` of each: a LATERAL subquery per
    * parent, so PostgreSQL walks the (key, order) index of each parent and stops after `first`
-   * rows, instead of ranking every child of every parent with a window function.
+   * rows, instead of ranking every child of every parent with a window function. `fields`: as
+   * for byId (filters and order work on the table's columns, whatever the rows read of them).
    */
   childrenBy<T extends ObjectLiteral>(
     entity: EntityTarget<T>,
     key: keyof T & string,
     opts: ChildrenOptions<T>,
+    fields?: ReadonlySet<string>,
   ): DataLoader<Key, T[]> {
     const reader = rowReader(this.ds, entity);
-    const name = `${reader.table}By${key}:${JSON.stringify(opts)}`;
+    const projection = reader.projection(fields);
+    const name = `${reader.table}By${key}:${JSON.stringify(opts)}:${projection.key}`;
     return this.memo(
       name,
       () =>
@@ -84,12 +95,12 @@ export class LoaderRegistry {
             conditions.push(`c."${orderCol}" > $${values.length}`);
           }
           const text =
-            `SELECT p.ord, ${reader.selectList('c')} ` +
+            `SELECT p.ord, ${projection.selectList('c')} ` +
             `FROM unnest($1::${reader.sqlType(key)}[]) WITH ORDINALITY AS p(key, ord) ` +
             `CROSS JOIN LATERAL (SELECT * FROM "${reader.table}" c WHERE ${conditions.join(' AND ')} ` +
             `ORDER BY c."${orderCol}", c.id LIMIT $2) c ORDER BY p.ord, c."${orderCol}", c.id`;
           const raw = await preparedRows(this.ds, text, values);
-          const rows = reader.fromArrays(raw, 1);
+          const rows = projection.fromArrays(raw, 1);
           const grouped: T[][] = parents.map(() => []);
           for (let i = 0; i < raw.length; i++) grouped[Number(raw[i][0]) - 1].push(rows[i]);
           return grouped;

@@ -119,12 +119,15 @@ export interface Connection<T> {
 
 /**
  * One page of a filtered query in a stable order (by primary key), fetched with one statement:
- * `first + 1` rows after the cursor tell whether another page exists.
+ * `first + 1` rows after the cursor tell whether another page exists. With `fields` (the node
+ * fields the query selects, see selectedFields), the columns of unselected fields may be left
+ * out (RowReader.projection); the statement text, and so its name, then names that column set.
  */
 export async function keysetPage<T extends ObjectLiteral & { id: string | number }>(
   cursors: CursorCodec,
   query: SelectQueryBuilder<T>,
   args: PageArgs,
+  fields?: ReadonlySet<string>,
 ): Promise<Connection<T>> {
   const alias = query.alias;
   const mainAlias = query.expressionMap.mainAlias!;
@@ -136,12 +139,14 @@ export async function keysetPage<T extends ObjectLiteral & { id: string | number
     page.andWhere(`${alias}.id > :__after`, { __after: cursors.decode(type, args.after) });
   // Even for first: 0, one row is read so that hasNextPage says whether any row follows.
   // The filters stay TypeORM's; the rows are read without its hydration (see RowReader).
-  const reader = rowReader(query.connection, mainAlias.target as EntityTarget<T>);
+  const projection = rowReader(query.connection, mainAlias.target as EntityTarget<T>).projection(
+    fields,
+  );
   const [text, values] = page
-    .select(reader.selectList(`"${alias}"`))
+    .select(projection.selectList(`"${alias}"`))
     .limit(args.first + 1)
     .getQueryAndParameters();
-  const rows = reader.fromArrays(await preparedRows(query.connection, text, values));
+  const rows = projection.fromArrays(await preparedRows(query.connection, text, values));
   const nodes = rows.slice(0, args.first);
   const edges = nodes.map((node) => new LazyEdge(node, cursors, type));
   return {

@@ -10,16 +10,21 @@ const PARSERS: Record<string, TextParser> = {
 };
 const RAW_OIDS = new Set<number>([pg.types.builtins.TIMESTAMPTZ, pg.types.builtins.TIMESTAMP]);
 const asText: TextParser = (text) => text;
+const INT8: number = pg.types.builtins.INT8;
 
 /** The parser for a column's SQL type when reads keep it as text until asked for; else null. */
 export function timestampParserOf(sqlType: string): TextParser | null {
   return PARSERS[sqlType] ?? null;
 }
 
-/** The type parsers of a read whose timestamps stay text for lazyTimestamps to parse on use. */
+/**
+ * The type parsers of a read whose timestamps stay text for lazyTimestamps to parse on use.
+ * bigint (int8) is the text as pg sends it: pg's own parser returns that same string after
+ * testing it against a regular expression, which allocated for each of a large page's ids.
+ */
 export const TIMESTAMPS_AS_TEXT: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    RAW_OIDS.has(oid)
+    RAW_OIDS.has(oid) || ((format ?? 'text') === 'text' && oid === INT8)
       ? asText
       : (pg.types.getTypeParser(
           oid,

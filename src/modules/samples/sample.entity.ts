@@ -12,6 +12,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Dataset } from '../datasets/dataset.entity';
+import { readsSelectedOnly } from '../../common/db/plain-rows';
 
 /** One problem with its gold answer. Unique by externalId and by normalised content in a dataset. */
 @ObjectType({ implements: Node })
@@ -63,3 +64,7 @@ export class Sample extends BaseRow {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata!: Record<string, unknown>;
 }
+
+// Sample's code reads only id and datasetId (no field of their own) besides its plain fields:
+// GraphQL reads may leave out the columns of unselected fields.
+readsSelectedOnly(Sample);

@@ -6,6 +6,7 @@ import {
   Field,
   FieldResolver,
   ID,
+  Info,
   Int,
   Mutation,
   Query,
@@ -13,7 +14,9 @@ import {
   Root,
 } from 'type-graphql';
 import { IsOptional, Max, Min } from 'class-validator';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { RequestContext } from '../../common/request-context';
+import { selectedFields } from '../../common/selection';
 import { PageArgs, asConnection } from '../../common/pagination';
 import { idOf } from '../../common/ids';
 import { Sample } from './sample.entity';
@@ -81,9 +84,14 @@ export class SampleResolver {
   async samples(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
+    @Info() info: GraphQLResolveInfo,
     @Arg('filter', () => SampleFilter, { nullable: true }) filter?: SampleFilter,
   ) {
-    return asConnection(SampleConnection, await this.sampleService.list(ctx, filter ?? {}, page));
+    const fields = selectedFields(info, 'Sample', 'connection');
+    return asConnection(
+      SampleConnection,
+      await this.sampleService.list(ctx, filter ?? {}, page, fields),
+    );
   }
 
   @Mutation(() => ImportSamplesResult, {
@@ -100,12 +108,19 @@ export class SampleResolver {
   }
 
   @FieldResolver(() => [Trace], { description: 'The first traces of this sample, oldest first.' })
-  traces(@Root() sample: Sample, @Ctx() ctx: RequestContext, @Args() args: SampleTracesArgs) {
+  traces(
+    @Root() sample: Sample,
+    @Ctx() ctx: RequestContext,
+    @Args() args: SampleTracesArgs,
+    @Info() info: GraphQLResolveInfo,
+  ) {
     return ctx.loaders
-      .childrenBy(Trace, 'sampleId', {
-        first: args.first,
-        where: { kind: args.kind, correct: args.correct },
-      })
+      .childrenBy(
+        Trace,
+        'sampleId',
+        { first: args.first, where: { kind: args.kind, correct: args.correct } },
+        selectedFields(info, 'Trace', 'rows'),
+      )
       .load(sample.id);
   }
 

@@ -63,8 +63,9 @@ export class SampleService {
     return q;
   }
 
-  list(ctx: RequestContext, filter: SampleFilter, page: PageArgs) {
-    return keysetPage(ctx.cursors, this.query(ctx, filter), page);
+  /** `fields`: the sample fields the query selects (see keysetPage). */
+  list(ctx: RequestContext, filter: SampleFilter, page: PageArgs, fields?: ReadonlySet<string>) {
+    return keysetPage(ctx.cursors, this.query(ctx, filter), page, fields);
   }
 
   async import(ctx: RequestContext, input: ImportSamplesInput): Promise<ImportSamplesResult> {

@@ -13,6 +13,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { BaseRow, Node } from '../../common/db/base.entity';
 import { Sample } from '../samples/sample.entity';
 import { Run } from '../runs/run.entity';
+import { readsSelectedOnly } from '../../common/db/plain-rows';
 
 export enum TraceKind {
   TEACHER = 'TEACHER',
@@ -108,3 +109,7 @@ export class Trace extends BaseRow {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata!: Record<string, unknown>;
 }
+
+// Trace's code reads only id, sampleId, runId and parentTraceId (no field of their own) besides
+// its plain fields: GraphQL reads may leave out the columns of unselected fields.
+readsSelectedOnly(Trace);

@@ -1,5 +1,7 @@
-import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { RequestContext } from '../../common/request-context';
+import { selectedFields } from '../../common/selection';
 import { ConnectionType, PageArgs, asConnection } from '../../common/pagination';
 import { Trace } from './trace.entity';
 import { ImportTracesInput, TraceFilter } from './trace.inputs';
@@ -18,9 +20,14 @@ export class TraceResolver {
   async traces(
     @Ctx() ctx: RequestContext,
     @Args() page: PageArgs,
+    @Info() info: GraphQLResolveInfo,
     @Arg('filter', () => TraceFilter, { nullable: true }) filter?: TraceFilter,
   ) {
-    return asConnection(TraceConnection, await this.traceService.list(ctx, filter ?? {}, page));
+    const fields = selectedFields(info, 'Trace', 'connection');
+    return asConnection(
+      TraceConnection,
+      await this.traceService.list(ctx, filter ?? {}, page, fields),
+    );
   }
 
   @Mutation(() => ImportTracesResult, {

@@ -51,8 +51,9 @@ export class TraceService {
     return q;
   }
 
-  list(ctx: RequestContext, filter: TraceFilter, page: PageArgs) {
-    return keysetPage(ctx.cursors, this.query(ctx, filter), page);
+  /** `fields`: the trace fields the query selects (see keysetPage). */
+  list(ctx: RequestContext, filter: TraceFilter, page: PageArgs, fields?: ReadonlySet<string>) {
+    return keysetPage(ctx.cursors, this.query(ctx, filter), page, fields);
   }
 
   /** The importTraces mutation: one transaction, like the NDJSON import. */
