@@ -11,6 +11,7 @@ import { fullDisk } from './full-disk';
 import { runLoad } from './load';
 import { secretsScan } from './secrets';
 import type { CheckRow } from './report';
+import { formatWindow } from './loop-delay';
 
 /** Latency goal per operation under load (a goal, reported; not a verdict). */
 const P99_GOAL_MS = 250;
@@ -224,6 +225,8 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
     ok: r.errors === 0 && rssFlat && heapFlat && lost === 0 && r.apiAlive,
     notes: [
       ...latency,
+      `API process: ${r.apiLoop ? formatWindow(r.apiLoop) : 'no loop figures (the probe did not answer)'}`,
+      `load generator (this process): ${formatWindow(r.generatorLoop)}`,
       `API RSS ${r.rssFirstThirdMb} MB (first third, warm-up) -> ${r.rssMiddleThirdMb} MB (middle) -> ${r.rssLastThirdMb} MB (last)${rssFlat ? '' : ': growing'}`,
       `${r.subscribers} subscribers x ${r.eventsEmitted} events: ${r.streamLost} lost, ${r.streamDuplicated} duplicated`,
       `API heap floor ${r.heapMiddleThirdMb} MB (middle third) -> ${r.heapLastThirdMb} MB (last), ${r.heapSamples} samples${heapFlat ? '' : ': growing or unmeasured'}`,

@@ -5,10 +5,17 @@
  * the API process's memory over time, and whether every subscriber got every event once.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { collect, wsClient, type Collected } from '../../tests/helpers/live';
-import { Database, startApi, sleep, type Keys } from './api-process';
+import { Database, startApi, sleep, waitFor, type Keys } from './api-process';
 import type { ApiPlace } from './faults';
 import { RunnerStandIn, compareSeqs } from './runner-stand-in';
+import { gcFigures, loopFigures, type LoopWindow } from './loop-delay';
+
+/** Preloaded into the API process: its event-loop delay and GC pauses per load window. */
+const PROBE = path.join(__dirname, 'loop-probe.js');
 
 export interface LoadOptions {
   clients: number;
@@ -57,6 +64,10 @@ export interface LoadOutcome {
   streamDuplicated: number;
   apiAlive: boolean;
   secrets: string[];
+  /** The API process's event-loop delay and GC pauses while the query clients ran. */
+  apiLoop?: LoopWindow;
+  /** The same for this process, the load generator: its delay inflates every latency measured. */
+  generatorLoop: LoopWindow;
 }
 
 const OPERATIONS = ['paged', 'nested', 'filter', 'export'] as const;
@@ -218,10 +229,38 @@ export async function runLoad(
 ): Promise<LoadOutcome> {
   // A token of our own, so a METRICS_TOKEN in the caller's environment cannot hide the heap.
   const metricsToken = randomBytes(24).toString('hex');
+  const probeFile = path.join(path.dirname(place.logFile), 'api-loop.jsonl');
+  fs.rmSync(probeFile, { force: true });
   const api = await startApi({
     ...place,
-    env: { DB_POOL_SIZE: '20', METRICS_TOKEN: metricsToken },
+    env: {
+      DB_POOL_SIZE: '20',
+      METRICS_TOKEN: metricsToken,
+      STAGEWISE_LOOP_PROBE_FILE: probeFile,
+    },
+    // E.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS may not carry: whose the tail is.
+    nodeArgs: [
+      '--require',
+      PROBE,
+      ...(process.env.LOAD_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
+  /** Asks the probe for the figures since its last report; resolves with that report. */
+  const probeWindow = async (): Promise<LoopWindow | undefined> => {
+    const lines = () =>
+      fs.existsSync(probeFile)
+        ? fs.readFileSync(probeFile, 'utf8').split('\n').filter(Boolean)
+        : [];
+    const before = lines().length;
+    if (!api.alive()) return undefined;
+    api.child.kill('SIGUSR2');
+    try {
+      const line = await waitFor("the API's loop probe", () => lines()[before], 10_000, 20);
+      return JSON.parse(line) as LoopWindow;
+    } catch {
+      return undefined;
+    }
+  };
   const db = await Database.open(place.databaseUrl);
   const keys = await db.keys();
   const subscriberCount = Math.max(1, Math.floor(opts.clients / 10));
@@ -254,6 +293,15 @@ export async function runLoad(
     let requests = 0;
     const rss: number[] = [];
     const heap: number[] = [];
+    // The window opens: the API's probe and this process's own loop and GC count from here.
+    await probeWindow();
+    const ownLoop = monitorEventLoopDelay({ resolution: 10 });
+    ownLoop.enable();
+    const ownPauses: number[] = [];
+    const ownGc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) ownPauses.push(entry.duration);
+    });
+    ownGc.observe({ entryTypes: ['gc'] });
     const started = Date.now();
     const deadline = started + opts.seconds * 1000;
     const sampler = setInterval(() => rss.push(api.rss()), 500);
@@ -300,6 +348,14 @@ export async function runLoad(
         }
       }),
     );
+    const apiLoop = await probeWindow();
+    ownLoop.disable();
+    ownGc.disconnect();
+    const generatorLoop: LoopWindow = {
+      ms: Date.now() - started,
+      loop: loopFigures(ownLoop),
+      gc: gcFigures(ownPauses),
+    };
     await reporter;
     clearInterval(sampler);
     await heapSampler;
@@ -356,6 +412,8 @@ export async function runLoad(
       streamDuplicated,
       apiAlive: api.alive(),
       secrets: [...db.keysMade],
+      apiLoop,
+      generatorLoop,
     };
   } finally {
     await api.kill();
