@@ -22,8 +22,19 @@ export interface GcFigures {
 
 export interface LoopWindow {
   ms: number;
+  /**
+   * CPU time the process used in the window (user + system, ms): per operation, steadier than
+   * any latency on a shared machine, whose other work delays a process without costing it CPU.
+   */
+  cpuMs: number;
   loop: LoopFigures;
   gc: GcFigures;
+}
+
+/** CPU time (user + system) since `since`, ms. */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return Math.round((d.user + d.system) / 1000);
 }
 
 const ms = (ns: number) => Math.round(ns / 1e5) / 10;
@@ -51,4 +62,4 @@ export function gcFigures(pauses: number[]): GcFigures {
 }
 
 export const formatWindow = (w: LoopWindow) =>
-  `event-loop delay p50 ${w.loop.p50} / p99 ${w.loop.p99} / max ${w.loop.max} ms; GC ${w.gc.count} pauses, ${w.gc.totalMs} ms in all (${((100 * w.gc.totalMs) / Math.max(1, w.ms)).toFixed(1)}% of ${Math.round(w.ms / 1000)} s)${w.gc.majorMs !== undefined ? `, ${w.gc.majorMs} ms major` : ''}, longest ${w.gc.maxMs} ms`;
+  `CPU ${(w.cpuMs / 1000).toFixed(1)} s; event-loop delay p50 ${w.loop.p50} / p99 ${w.loop.p99} / max ${w.loop.max} ms; GC ${w.gc.count} pauses, ${w.gc.totalMs} ms in all (${((100 * w.gc.totalMs) / Math.max(1, w.ms)).toFixed(1)}% of ${Math.round(w.ms / 1000)} s)${w.gc.majorMs !== undefined ? `, ${w.gc.majorMs} ms major` : ''}, longest ${w.gc.maxMs} ms`;

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
-import { gcFigures, loopFigures, type LoopWindow } from './loop-delay';
+import { cpuMsSince, gcFigures, loopFigures, type LoopWindow } from './loop-delay';
 
 const file = process.env.STAGEWISE_LOOP_PROBE_FILE;
 if (file) {
@@ -27,9 +27,11 @@ if (file) {
   });
   gc.observe({ entryTypes: ['gc'] });
   let since = Date.now();
+  let cpu = process.cpuUsage();
   process.on('SIGUSR2', () => {
     const window: LoopWindow = {
       ms: Date.now() - since,
+      cpuMs: cpuMsSince(cpu),
       loop: loopFigures(loop),
       gc: { ...gcFigures(pauses), majorMs: Math.round(majorMs) },
     };
@@ -38,5 +40,6 @@ if (file) {
     pauses = [];
     majorMs = 0;
     since = Date.now();
+    cpu = process.cpuUsage();
   });
 }
