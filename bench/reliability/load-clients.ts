@@ -10,7 +10,14 @@
  */
 import http from 'node:http';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
-import { cpuMsSince, gcFigures, loopFigures, type LoopWindow } from './loop-delay';
+import {
+  cpuMsSince,
+  runQueueMsSince,
+  runQueueNs,
+  gcFigures,
+  loopFigures,
+  type LoopWindow,
+} from './loop-delay';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -185,6 +192,7 @@ const emptyWindow = (): LoopWindow => ({
 export function watchOwnLoop(): () => LoopWindow {
   const started = Date.now();
   const cpu = process.cpuUsage();
+  const queued = runQueueNs();
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const pauses: number[] = [];
@@ -198,6 +206,7 @@ export function watchOwnLoop(): () => LoopWindow {
     return {
       ms: Date.now() - started,
       cpuMs: cpuMsSince(cpu),
+      runQueueMs: runQueueMsSince(queued),
       loop: loopFigures(loop),
       gc: gcFigures(pauses),
     };

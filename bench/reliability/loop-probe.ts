@@ -8,7 +8,14 @@
  */
 import fs from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
-import { cpuMsSince, gcFigures, loopFigures, type LoopWindow } from './loop-delay';
+import {
+  cpuMsSince,
+  runQueueMsSince,
+  runQueueNs,
+  gcFigures,
+  loopFigures,
+  type LoopWindow,
+} from './loop-delay';
 
 const file = process.env.STAGEWISE_LOOP_PROBE_FILE;
 if (file) {
@@ -28,10 +35,12 @@ if (file) {
   gc.observe({ entryTypes: ['gc'] });
   let since = Date.now();
   let cpu = process.cpuUsage();
+  let queued = runQueueNs();
   process.on('SIGUSR2', () => {
     const window: LoopWindow = {
       ms: Date.now() - since,
       cpuMs: cpuMsSince(cpu),
+      runQueueMs: runQueueMsSince(queued),
       loop: loopFigures(loop),
       gc: { ...gcFigures(pauses), majorMs: Math.round(majorMs) },
     };
@@ -41,5 +50,6 @@ if (file) {
     majorMs = 0;
     since = Date.now();
     cpu = process.cpuUsage();
+    queued = runQueueNs();
   });
 }
