@@ -117,6 +117,10 @@ describe('the reliability suite, small', () => {
     assert.equal(r.apiAlive, true);
     // The memory verdict reads the heap from the API's own /metrics; it must have answered.
     assert.ok(r.heapSamples > 0, 'no heap sample from the API');
+    // The API's loop probe answered for the whole load window, as did the generator's own.
+    assert.ok(r.apiLoop, "no event-loop figures from the API's probe");
+    assert.ok(r.apiLoop.ms >= 5000, `the API's window lasted ${r.apiLoop.ms} ms`);
+    assert.ok(r.generatorLoop.ms >= 5000, `the generator's window lasted ${r.generatorLoop.ms} ms`);
   });
 
   it('leaves no API key, runner token or webhook secret in clear in the log, run folders or launcher scripts after a full run', async () => {

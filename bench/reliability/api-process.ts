@@ -80,10 +80,13 @@ export async function startApi(opts: {
   logFile: string;
   runsDir: string;
   env?: Record<string, string>;
+  /** Node options before the entry point (e.g. `--require` a probe). */
+  nodeArgs?: string[];
 }): Promise<ApiProcess> {
   const start = fs.existsSync(opts.logFile) ? fs.statSync(opts.logFile).size : 0;
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], {
+  // The API's own flags as `npm start` passes them; then the caller's (later ones win).
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(opts.nodeArgs ?? []), MAIN], {
     env: {
       ...process.env,
       NODE_ENV: 'production',

@@ -11,6 +11,7 @@ import { fullDisk } from './full-disk';
 import { runLoad } from './load';
 import { secretsScan } from './secrets';
 import type { CheckRow } from './report';
+import { formatWindow } from './loop-delay';
 
 /** Latency goal per operation under load (a goal, reported; not a verdict). */
 const P99_GOAL_MS = 250;
@@ -38,6 +39,8 @@ export interface SuiteArgs {
   thinkMs: number;
   importLines: number;
   seed: number;
+  /** Child processes the load check's query clients run in (0: in the check's own). */
+  clientProcesses: number;
 }
 
 export interface SuiteContext {
@@ -201,6 +204,7 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
         seconds: ctx.args.seconds,
         thinkMs: ctx.args.thinkMs,
         seed: ctx.args.seed,
+        clientProcesses: ctx.args.clientProcesses,
       },
       ctx.log,
     ),
@@ -224,6 +228,11 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
     ok: r.errors === 0 && rssFlat && heapFlat && lost === 0 && r.apiAlive,
     notes: [
       ...latency,
+      `API process: ${r.apiLoop ? `${formatWindow(r.apiLoop)}; ${(r.apiLoop.cpuMs / Math.max(1, r.requests)).toFixed(1)} ms CPU per operation` : 'no loop figures (the probe did not answer)'}`,
+      `load generator (this process${r.clientLoops.length ? ': subscribers, runner stand-in' : ', with the query clients'}): ${formatWindow(r.generatorLoop)}`,
+      ...r.clientLoops.map(
+        (w, n) => `query client process ${n + 1} of ${r.clientLoops.length}: ${formatWindow(w)}`,
+      ),
       `API RSS ${r.rssFirstThirdMb} MB (first third, warm-up) -> ${r.rssMiddleThirdMb} MB (middle) -> ${r.rssLastThirdMb} MB (last)${rssFlat ? '' : ': growing'}`,
       `${r.subscribers} subscribers x ${r.eventsEmitted} events: ${r.streamLost} lost, ${r.streamDuplicated} duplicated`,
       `API heap floor ${r.heapMiddleThirdMb} MB (middle third) -> ${r.heapLastThirdMb} MB (last), ${r.heapSamples} samples${heapFlat ? '' : ': growing or unmeasured'}`,

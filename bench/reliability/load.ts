@@ -2,13 +2,29 @@
  * The load check: many concurrent clients for a fixed time mixing paged queries, nested
  * queries, filters and bulk exports, a tenth of them subscribed to a run whose events a runner
  * stand-in posts through the runner endpoint meanwhile. Counts errors, latency per operation,
- * the API process's memory over time, and whether every subscriber got every event once.
+ * the API process's memory over time, and whether every subscriber got every event once; and,
+ * to say whose a latency tail is, the event-loop delay, GC pauses and CPU of the API process
+ * (through loop-probe.ts) and of the load generator's own processes.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
 import { collect, wsClient, type Collected } from '../../tests/helpers/live';
-import { Database, startApi, sleep, type Keys } from './api-process';
+import { Database, startApi, sleep, waitFor, type Keys } from './api-process';
 import type { ApiPlace } from './faults';
 import { RunnerStandIn, compareSeqs } from './runner-stand-in';
+import type { LoopWindow } from './loop-delay';
+import {
+  OPERATIONS,
+  runClients,
+  watchOwnLoop,
+  type ClientsResult,
+  type ClientsStart,
+} from './load-clients';
+
+/** Preloaded into the API process: its event-loop delay and GC pauses per load window. */
+const PROBE = path.join(__dirname, 'loop-probe.js');
 
 export interface LoadOptions {
   clients: number;
@@ -23,18 +39,11 @@ export interface LoadOptions {
   thinkMs?: number;
   /** Seeds the pauses, so two runs with one seed pause alike. */
   seed?: number;
-}
-
-/** mulberry32: a small seeded generator, so pauses are reproducible run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  /**
+   * Child processes the query clients are dealt out over (default 2); 0 runs them in this
+   * process, beside the subscribers and the runner stand-in, as the check first did.
+   */
+  clientProcesses?: number;
 }
 
 export interface LoadOutcome {
@@ -57,10 +66,16 @@ export interface LoadOutcome {
   streamDuplicated: number;
   apiAlive: boolean;
   secrets: string[];
+  /** The API process's event-loop delay and GC pauses while the query clients ran. */
+  apiLoop?: LoopWindow;
+  /**
+   * The same for this process (subscribers, runner stand-in, samplers; and the query clients
+   * when they run here): its delay inflates what it measures.
+   */
+  generatorLoop: LoopWindow;
+  /** The same for each client process. */
+  clientLoops: LoopWindow[];
 }
-
-const OPERATIONS = ['paged', 'nested', 'filter', 'export'] as const;
-type Operation = (typeof OPERATIONS)[number];
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
@@ -159,56 +174,39 @@ async function seed(url: string, keys: Keys, samples: number): Promise<void> {
   await post('/v1/datasets/load/traces', traces.join('\n') + '\n', 'application/x-ndjson');
 }
 
-/** One operation as a client does it; throws on any error (HTTP or GraphQL). */
-async function operate(url: string, key: string, op: Operation, k: number): Promise<void> {
-  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as {
-      data?: any;
-      errors?: { message: string; extensions?: { code?: string } }[];
-    };
-    if (res.status !== 200 || body.errors)
-      throw new Error(
-        `${op}: HTTP ${res.status} ${JSON.stringify(body.errors ?? '').slice(0, 200)}`,
+interface ClientProcess {
+  result(start: ClientsStart): Promise<ClientsResult>;
+  /** Ends it, if it is still there (a check that stopped half-way). */
+  kill(): void;
+}
+
+/** A client process, once it said it is ready; `result` starts its clients and awaits them. */
+async function forkClients(): Promise<ClientProcess> {
+  const child: ChildProcess = fork(path.join(__dirname, 'load-clients.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(new Error(`a load client process exited (${signal ?? code}) before its result`)),
+    ),
+  );
+  exited.catch(() => undefined);
+  await Promise.race([
+    new Promise<void>((resolve) => child.once('message', () => resolve())),
+    exited,
+  ]);
+  return {
+    result(start) {
+      const result = new Promise<ClientsResult>((resolve) =>
+        child.once('message', (m: ClientsResult) => resolve(m)),
       );
-    return body.data;
+      child.send(start);
+      return Promise.race([result, exited]);
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
   };
-  if (op === 'paged') {
-    let after: string | null = null;
-    for (let page = 0; page < 3; page++) {
-      const data: any = await gql(
-        'query($after: String) { samples(first: 50, after: $after) { nodes { id externalId problem } pageInfo { endCursor hasNextPage } } }',
-        { after },
-      );
-      if (!data.samples.pageInfo.hasNextPage) break;
-      after = data.samples.pageInfo.endCursor;
-    }
-  } else if (op === 'nested') {
-    await gql(
-      '{ datasets(first: 5) { nodes { name } } samples(first: 20) { nodes { id answer dataset { name } traces(first: 5) { id kind text correct } } } }',
-    );
-  } else if (op === 'filter') {
-    if (k % 2)
-      await gql(
-        'query($t: [String!]) { samples(first: 50, filter: { tagsAny: $t, domain: "odd" }) { nodes { id tags } } }',
-        { t: [`t${k % 7}`] },
-      );
-    else
-      await gql(
-        '{ traces(first: 50, filter: { kind: ROLLOUT, correct: true }) { nodes { id kind } } }',
-      );
-  } else {
-    const res = await fetch(`${url}/v1/datasets/load/samples?tagsAny=t${k % 7}`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const text = await res.text();
-    if (res.status !== 200 || !text.endsWith('\n'))
-      throw new Error(`export: HTTP ${res.status} ${text.slice(0, 200)}`);
-  }
 }
 
 export async function runLoad(
@@ -218,14 +216,43 @@ export async function runLoad(
 ): Promise<LoadOutcome> {
   // A token of our own, so a METRICS_TOKEN in the caller's environment cannot hide the heap.
   const metricsToken = randomBytes(24).toString('hex');
+  const probeFile = path.join(path.dirname(place.logFile), 'api-loop.jsonl');
+  fs.rmSync(probeFile, { force: true });
   const api = await startApi({
     ...place,
-    env: { DB_POOL_SIZE: '20', METRICS_TOKEN: metricsToken },
+    env: {
+      DB_POOL_SIZE: '20',
+      METRICS_TOKEN: metricsToken,
+      STAGEWISE_LOOP_PROBE_FILE: probeFile,
+    },
+    // E.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS may not carry: whose the tail is.
+    nodeArgs: [
+      '--require',
+      PROBE,
+      ...(process.env.LOAD_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
+  /** Asks the probe for the figures since its last report; resolves with that report. */
+  const probeWindow = async (): Promise<LoopWindow | undefined> => {
+    const lines = () =>
+      fs.existsSync(probeFile)
+        ? fs.readFileSync(probeFile, 'utf8').split('\n').filter(Boolean)
+        : [];
+    const before = lines().length;
+    if (!api.alive()) return undefined;
+    api.child.kill('SIGUSR2');
+    try {
+      const line = await waitFor("the API's loop probe", () => lines()[before], 10_000, 20);
+      return JSON.parse(line) as LoopWindow;
+    } catch {
+      return undefined;
+    }
+  };
   const db = await Database.open(place.databaseUrl);
   const keys = await db.keys();
   const subscriberCount = Math.max(1, Math.floor(opts.clients / 10));
   const queryClients = opts.clients - subscriberCount;
+  const children: ClientProcess[] = [];
   try {
     await seed(api.url, keys, opts.samples ?? 2000);
     const standIn = new RunnerStandIn(() => api.url, await db.runnerRun());
@@ -243,17 +270,15 @@ export async function runLoad(
       `load: ${queryClients} query clients and ${subscriberCount} subscribers for ${opts.seconds} s`,
     );
 
-    const latencies: Record<Operation, number[]> = {
-      paged: [],
-      nested: [],
-      filter: [],
-      export: [],
-    };
-    const errorExamples: string[] = [];
+    // The query clients' processes, started (and ready) before the window opens.
+    const processes = opts.clientProcesses ?? 2;
+    for (let n = 0; n < processes; n++) children.push(await forkClients());
     let errors = 0;
-    let requests = 0;
     const rss: number[] = [];
     const heap: number[] = [];
+    // The window opens: the API's probe and this process's own loop and GC count from here.
+    await probeWindow();
+    const stopOwnLoop = watchOwnLoop();
     const started = Date.now();
     const deadline = started + opts.seconds * 1000;
     const sampler = setInterval(() => rss.push(api.rss()), 500);
@@ -277,29 +302,35 @@ export async function runLoad(
       standIn.finish();
       if (!(await standIn.flushWithin(30_000))) errors++;
     })();
-    const keysByClient = [keys.read, keys.write, keys.admin];
-    await Promise.all(
-      Array.from({ length: queryClients }, async (_, client) => {
-        const random = seeded((opts.seed ?? 1) * 100_003 + client);
-        const thinkMs = opts.thinkMs ?? 0;
-        // Clients start spread over one pause, as users arrive, not all in the same millisecond.
-        if (thinkMs > 0) await sleep(random() * thinkMs);
-        for (let k = 0; Date.now() < deadline; k++) {
-          const op = OPERATIONS[(client + k) % OPERATIONS.length];
-          const t0 = performance.now();
-          try {
-            await operate(api.url, keysByClient[client % 3], op, client + k);
-            latencies[op].push(performance.now() - t0);
-          } catch (err) {
-            errors++;
-            if (errorExamples.length < 5)
-              errorExamples.push(String((err as Error).message).slice(0, 200));
-          }
-          requests++;
-          if (thinkMs > 0) await sleep(thinkMs * (0.5 + random()));
-        }
-      }),
+    const start = (clients: number[]): Omit<ClientsStart, 'type'> => ({
+      url: api.url,
+      keys: [keys.read, keys.write, keys.admin],
+      clients,
+      seed: opts.seed ?? 1,
+      thinkMs: opts.thinkMs ?? 0,
+      deadline,
+    });
+    // Client k goes to process k mod N, so each process runs every kind of client.
+    const all = Array.from({ length: queryClients }, (_, k) => k);
+    const results: ClientsResult[] = await Promise.all(
+      children.length
+        ? children.map((child, n) =>
+            child.result({
+              type: 'start',
+              ...start(all.filter((k) => k % children.length === n)),
+            }),
+          )
+        : [runClients(start(all))],
     );
+    const apiLoop = await probeWindow();
+    const generatorLoop = stopOwnLoop();
+    const clientLoops = children.length ? results.map((r) => r.loop) : [];
+    const latencies = Object.fromEntries(
+      OPERATIONS.map((op) => [op, results.flatMap((r) => r.latencies[op])]),
+    ) as ClientsResult['latencies'];
+    const requests = results.reduce((n, r) => n + r.requests, 0);
+    errors += results.reduce((n, r) => n + r.errors, 0);
+    const errorExamples = results.flatMap((r) => r.errorExamples).slice(0, 5);
     await reporter;
     clearInterval(sampler);
     await heapSampler;
@@ -356,8 +387,12 @@ export async function runLoad(
       streamDuplicated,
       apiAlive: api.alive(),
       secrets: [...db.keysMade],
+      apiLoop,
+      generatorLoop,
+      clientLoops,
     };
   } finally {
+    for (const child of children) child.kill();
     await api.kill();
     await db.close();
   }

@@ -4,7 +4,7 @@
  * and, last, a machine-readable verdict; exits 1 when a promise breaks.
  *
  *   node dist/bench/reliability/main.js [--fuzz 10000] [--clients 200] [--seconds 60] [--think-ms 1000]
- *     [--import-lines 1000000] [--seed 1] [--only fuzz,load,pg-restart,sigkill-import,redis,full-disk,secrets]
+ *     [--import-lines 1000000] [--seed 1] [--client-processes 2] [--only fuzz,load,pg-restart,sigkill-import,redis,full-disk,secrets]
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -23,7 +23,7 @@ interface Args extends SuiteArgs {
 }
 
 const USAGE =
-  'reliability [--fuzz N] [--clients N] [--seconds N] [--think-ms N] [--import-lines N] [--seed N] [--only a,b]';
+  'reliability [--fuzz N] [--clients N] [--seconds N] [--think-ms N] [--import-lines N] [--seed N] [--client-processes N] [--only a,b]';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -33,6 +33,7 @@ function parseArgs(argv: string[]): Args {
     thinkMs: 1000,
     importLines: 1_000_000,
     seed: 1,
+    clientProcesses: 2,
     only: Object.keys(CHECKS) as CheckName[],
   };
   const numeric: Record<string, keyof Omit<Args, 'only'>> = {
@@ -42,6 +43,7 @@ function parseArgs(argv: string[]): Args {
     '--think-ms': 'thinkMs',
     '--import-lines': 'importLines',
     '--seed': 'seed',
+    '--client-processes': 'clientProcesses',
   };
   for (let k = 0; k < argv.length; k += 2) {
     const value = argv[k + 1];
@@ -54,8 +56,9 @@ function parseArgs(argv: string[]): Args {
     }
     const name = numeric[argv[k]];
     const n = Number(value);
-    // Pauses may be 0 (a closed loop); every other figure must be positive.
-    const least = name === 'thinkMs' ? 0 : 1;
+    // Pauses may be 0 (a closed loop), client processes 0 (clients in this process); every
+    // other figure must be positive.
+    const least = name === 'thinkMs' || name === 'clientProcesses' ? 0 : 1;
     if (!name || !Number.isInteger(n) || n < least)
       throw new Error(`usage: ${USAGE} (got ${argv[k]})`);
     args[name] = n;
