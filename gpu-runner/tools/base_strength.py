@@ -93,7 +93,7 @@ class Evaluator:
                                       "got": text})
         model.module.train(was_training)
         right = sum(c for c, _ in per_level.values())
-        return {"acc": round(right / len(self.problems), 4), "correct": right,
+        return {"acc": round(right / max(len(self.problems), 1), 4), "correct": right,
                 "levels": [round(c / max(n, 1), 3) for c, n in per_level.values()], "failures": kinds,
                 **({"shown": shown} if shown else {})}
 
