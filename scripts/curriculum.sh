@@ -9,7 +9,8 @@
 #   2. the base checkpoint: the tiny model trained from scratch by SFT on curriculum-base's
 #      explicit teacher traces (problems the curriculum does not train on, so the base is not a
 #      memoriser of them), its id kept in .stagewise/curriculum/base-checkpoint. Trained
-#      only when that file is missing (or names a checkpoint that is gone), and timed apart;
+#      only when that file is missing (or names a checkpoint that is gone, or its recipe file
+#      base-checkpoint.recipe another recipe), and timed apart;
 #      `npm run curriculum:base` (this script with the argument `base`) retrains it and stops;
 #   3. a routing policy (k 8, temperature 1, minAttempts 8, bridge SELECT; reused when one with
 #      these knobs exists) and a 2-round curriculum with stage configs sized for a 2-core CPU;
@@ -23,7 +24,8 @@
 #   CURRICULUM_N (TRAIN problems, 400), CURRICULUM_EVAL_N (EVAL problems, 300),
 #   CURRICULUM_BASE_N (the base checkpoint's problems, 60000, as `npm run experiment`'s),
 #   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~4 minutes on an idle
-#   2-core CPU at ~4,100 tokens a step; both defaults in scripts/builtin-task.sh),
+#   2-core CPU at ~4,100 tokens a step), CURRICULUM_BASE_LR (its peak lr, 6e-3; the defaults
+#   of all three in scripts/builtin-task.sh; a stored base of another recipe is retrained),
 #   CURRICULUM_ROUNDS (2), CURRICULUM_SFT_EPOCHS (4 passes over the round's SFT set, at most
 #   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (1e-5, as `npm run experiment`
 #   chose on its validation set),
@@ -79,6 +81,7 @@ source scripts/demo-server.sh
 source scripts/builtin-task.sh
 BASE_N=${CURRICULUM_BASE_N:-$BUILTIN_BASE_N}
 BASE_STEPS=${CURRICULUM_BASE_STEPS:-$BUILTIN_BASE_STEPS}
+BASE_LR=${CURRICULUM_BASE_LR:-$BUILTIN_BASE_LR}
 
 # ---------------------------------------------------------------------------------------------
 # 1. The datasets (task load is idempotent; a partly loaded dataset is completed)
@@ -95,10 +98,7 @@ if [ "$MODE" = base ]; then
   train_base
   exit 0
 fi
-if ! base_is_stored; then
-  [ -s "$BASE_FILE" ] && echo "$BASE_FILE names a checkpoint this database does not have; retraining"
-  train_base
-fi
+base_is_stored || train_base
 BASE=$(cat "$BASE_FILE")
 BASE_NAME=$(gql 'query($id: ID!) { node(id: $id) { ... on Checkpoint { name } } }' \
   "{\"id\": \"$BASE\"}" | json_get node.name)

@@ -9,7 +9,8 @@
 #      experiment-val (500, seed 3, an EVAL-split dataset, so decontamination keeps it out of
 #      every training manifest as it keeps EVAL; apart from EVAL: the only set a setting may be
 #      chosen on);
-#   2. the base checkpoint (trained once, its id kept in .stagewise/experiment/base-checkpoint),
+#   2. the base checkpoint (trained once, its id kept in .stagewise/experiment/base-checkpoint,
+#      its recipe in base-checkpoint.recipe: another recipe is trained again),
 #      and its greedy accuracy on the validation set (an EVAL run on experiment-val);
 #   3. a routing policy (k 4, temperature 1, minAttempts 4, bridge SELECT) and an experiment of
 #      the arms x seeds at one budget of tokens per seed;
@@ -31,6 +32,7 @@
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
+#   EXPERIMENT_BASE_LR (6e-3; a stored base of another recipe is retrained),
 #   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (1e-5, the SFT stage config every arm
 #   with SFT shares; chosen on the validation set, README), the method's routing policy
 #   EXPERIMENT_K (4: probe attempts, minAttempts too), EXPERIMENT_TAU_LOW (0: a pass rate at
@@ -101,6 +103,7 @@ source scripts/demo-server.sh
 source scripts/builtin-task.sh
 BASE_N=${EXPERIMENT_BASE_N:-$BUILTIN_BASE_N}
 BASE_STEPS=${EXPERIMENT_BASE_STEPS:-$BUILTIN_BASE_STEPS}
+BASE_LR=${EXPERIMENT_BASE_LR:-$BUILTIN_BASE_LR}
 
 say "Datasets"
 load_task "$TRAIN" "$N" 0 train
@@ -108,10 +111,7 @@ load_task "$EVAL" "$EVAL_N" 1 eval
 load_task "$VALIDATION" "$VALIDATION_N" 3 eval
 load_task "$BASE_DATA" "$BASE_N" 2 train
 
-if ! base_is_stored; then
-  [ -s "$BASE_FILE" ] && echo "$BASE_FILE names a checkpoint this database does not have; retraining"
-  train_base
-fi
+base_is_stored || train_base
 BASE=$(cat "$BASE_FILE")
 echo "Base checkpoint: $BASE"
 
