@@ -24,7 +24,7 @@
 #   CURRICULUM_N (TRAIN problems, 400), CURRICULUM_EVAL_N (EVAL problems, 300),
 #   CURRICULUM_BASE_N (the base checkpoint's problems, 60000, as `npm run experiment`'s),
 #   CURRICULUM_BASE_STEPS (SFT steps of the base checkpoint, 2400: ~4 minutes on an idle
-#   2-core CPU at ~4,100 tokens a step), CURRICULUM_BASE_LR (its peak lr, 6e-3; the defaults
+#   2-core CPU at ~4,100 tokens a step), CURRICULUM_BASE_LR (its peak lr, 3e-3; the defaults
 #   of all three in scripts/builtin-task.sh; a stored base of another recipe is retrained),
 #   CURRICULUM_ROUNDS (2), CURRICULUM_SFT_EPOCHS (4 passes over the round's SFT set, at most
 #   CURRICULUM_SFT_STEPS = 200 steps), CURRICULUM_SFT_LR (1e-5, as `npm run experiment`

@@ -32,7 +32,7 @@
 # Knobs (environment): EXPERIMENT_SEEDS, EXPERIMENT_ARMS (comma-separated), EXPERIMENT_BUDGET
 #   (tokens per arm and seed), EXPERIMENT_ROUNDS, EXPERIMENT_N (400), EXPERIMENT_EVAL_N (300),
 #   EXPERIMENT_VALIDATION_N (500), EXPERIMENT_BASE_N (60000), EXPERIMENT_BASE_STEPS (2400),
-#   EXPERIMENT_BASE_LR (6e-3; a stored base of another recipe is retrained),
+#   EXPERIMENT_BASE_LR (3e-3; a stored base of another recipe is retrained),
 #   EXPERIMENT_MAX_NEW_TOKENS (72), EXPERIMENT_SFT_LR (1e-5, the SFT stage config every arm
 #   with SFT shares; chosen on the validation set, README), the method's routing policy
 #   EXPERIMENT_K (4: probe attempts, minAttempts too), EXPERIMENT_TAU_LOW (0: a pass rate at
