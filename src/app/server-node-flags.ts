@@ -1,13 +1,14 @@
 /**
- * The Node flags the API server runs with: `npm start` (scripts/start.sh), the API image's CMD,
- * and the benchmarks and reliability checks that start it as production does all read this list.
+ * The Node flags the API server runs with: `npm start` (scripts/start.sh), the API image's CMD
+ * (tests/containers checks they match) and the benchmarks and reliability checks that start the
+ * server as production does all read this list. It is empty: V8's defaults won the measurements.
  *
- * Why a 64 MB young generation (V8's default semi-space tops out at 16 MB): a large GraphQL
- * answer allocates ~5 MB that die as soon as it is sent, but with 20 such answers in flight a
- * 16 MB semi-space fills before they die, so each scavenge copies live answers and promotes them
- * to the old generation, which then needs mark-compact collections. Measured with
- * `npm run bench:api` (big query: 100 samples x 10 traces, 20 clients): GC went from 22-27% of
- * the main thread to 3-5% and CPU per request from 20-23 to 13-15 ms; 32 MB did not help (23%).
- * It costs up to ~190 MB more resident memory under load (three semi-spaces), nothing when idle.
+ * Tried and not shipped, a 64 MB young generation (`--max-semi-space-size=64`; V8's default tops
+ * out at 16 MB). On `npm run bench:api`'s big query (20 clients, ~5 MB of garbage per answer) it
+ * cut garbage collection from 22-27% of the main thread to 3-5% and CPU per request by a third;
+ * 32 MB did not help. But on the reliability load check (200 clients, many small answers in
+ * flight) each scavenge then copied more live objects: the longest GC pause went from 16-24 ms
+ * to 43-61 ms, p99 latency per operation from 252-367 ms to 398-1,029 ms (paged), and resident
+ * memory grew through the run. The many-clients tail matters more (bench/README.md).
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const SERVER_NODE_FLAGS: readonly string[] = [];
