@@ -50,7 +50,7 @@ import { SERVER_NODE_FLAGS } from '../src/app/server-node-flags';
 
 const CLIENTS = [20, 1];
 const USAGE =
-  'api-vs-postgraphile [--duration S] [--rounds N] [--warmup S] [--samples N] [--traces N] [--quick] [--same-node-flags]';
+  'api-vs-postgraphile [--duration S] [--rounds N] [--warmup S] [--samples N] [--traces N] [--quick]';
 
 interface Sizes {
   duration: number;
@@ -60,12 +60,9 @@ interface Sizes {
   traces: number;
 }
 
-interface Args extends Sizes {
-  /** Give PostGraphile stagewise's Node flags too (a check that the flags are not the whole gap). */
-  sameNodeFlags?: boolean;
-}
+type Args = Sizes;
 
-const SWITCHES = ['--quick', '--same-node-flags'];
+const SWITCHES = ['--quick'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -80,14 +77,11 @@ function parseArgs(argv: string[]): Args {
         samples: 1000,
         traces: 10,
       };
-  return {
-    ...positiveIntArgs(
-      argv.filter((a) => !SWITCHES.includes(a)),
-      defaults,
-      USAGE,
-    ),
-    sameNodeFlags: argv.includes('--same-node-flags'),
-  };
+  return positiveIntArgs(
+    argv.filter((a) => !SWITCHES.includes(a)),
+    defaults,
+    USAGE,
+  );
 }
 
 /** A server as the load generator sees it. */
@@ -324,7 +318,6 @@ async function setUp(
   const postgraphile = await startServerProcess({
     name: 'PostGraphile',
     main: POSTGRAPHILE_MAIN,
-    nodeFlags: args.sameNodeFlags ? SERVER_NODE_FLAGS : [],
     env: { NODE_ENV: 'production', DATABASE_URL: db.url },
     logFile: path.join(workDir, 'postgraphile.log'),
   });

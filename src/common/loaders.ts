@@ -45,7 +45,7 @@ export class LoaderRegistry {
     const reader = rowReader(this.ds, entity);
     const projection = reader.projection(fields);
     return this.memo(
-      projection === reader.all ? `${reader.table}ById` : `${reader.table}ById:${projection.key}`,
+      `${reader.table}ById:${projection.key}`,
       () =>
         new DataLoader<Key, T | null>(async (ids) => {
           const idType = reader.sqlType('id');
