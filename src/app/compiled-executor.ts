@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { jitRuntime } from 'graphql-jit/dist/runtime';
 import { LRUCache } from 'lru-cache';
 
 /**
@@ -23,6 +24,11 @@ import { LRUCache } from 'lru-cache';
  * complexity limits), the plugins' hooks and error formatting (masking) see the same request
  * and the same result either way. Resolvers are the schema's own, so the root-field scope
  * checks run as before.
+ *
+ * Where graphql-jit does not catch a throw (a property getter of a row, an isTypeOf or a
+ * resolveType: see guardContinuations), the query runs again on graphql-js, whose answer (the
+ * error at the field that threw, the nulling up to the nearest nullable field) is the one
+ * clients get. The resolvers of such a request run twice; it is a read.
  */
 export class CompiledExecutor {
   /** By operation name and text; `false`: graphql-jit refused it, so it runs on graphql-js. */
@@ -63,12 +69,18 @@ export class CompiledExecutor {
         variableValues: variables,
       });
     if (!query) return runOnGraphQLJs();
-    const result = query.query(undefined, context, variables);
+    let result: ReturnType<CompiledQuery['query']>;
+    try {
+      result = query.query(undefined, context, variables);
+    } catch {
+      // Thrown outside any resolver on the synchronous part of the walk.
+      return runOnGraphQLJs();
+    }
     // No data at all: the variables were refused before anything ran. graphql-js words that
     // refusal as clients know it (and Apollo answers 400 for it), so it has the last word.
     const finish = (r: ExecutionResult) =>
-      r.data === undefined ? runOnGraphQLJs() : withGraphQLErrors(r);
-    return isPromise(result) ? result.then(finish) : finish(result);
+      r.data === undefined || threwInContinuation(r) ? runOnGraphQLJs() : withGraphQLErrors(r);
+    return isPromise(result) ? result.then(finish, runOnGraphQLJs) : finish(result);
   }
 
   private compiledFor(
@@ -133,6 +145,86 @@ function hasRequiredDefault(document: DocumentNode): boolean {
       ),
   );
 }
+
+/**
+ * What guardContinuations records in an execution's errors when graphql-jit's code for a
+ * resolved value threw: that execution's answer is not to be trusted.
+ */
+class ThrownInContinuation extends Error {
+  constructor(readonly thrown: unknown) {
+    super('thrown in graphql-jit code run for a resolved value');
+  }
+}
+
+function threwInContinuation(result: ExecutionResult): boolean {
+  return result.errors?.some((e) => e instanceof ThrownInContinuation) ?? false;
+}
+
+/** The parts of graphql-jit's execution context (one per run of a query) read here. */
+interface JitExecution {
+  promiseCounter: number;
+  errors: unknown[];
+  /** Set once the synchronous part of the walk is done and promises are still pending. */
+  resolve?: (execution: JitExecution) => void;
+}
+
+type JitValueHandler = (
+  execution: JitExecution,
+  value: unknown,
+  onSuccess: (value: unknown) => void,
+  onError: (error: unknown) => void,
+) => void;
+
+/**
+ * graphql-jit (0.8.9) walks the selection under a resolver's value in the `then` callback of
+ * the resolver's promise, unguarded: a throw there (a property getter of a row read inline, an
+ * isTypeOf, a resolveType) skips the count of pending promises, so the query's promise never
+ * settles (the request hangs) and the throw is an unhandled rejection. A throw on the
+ * synchronous part of the walk left promises pending whose callbacks then call the missing
+ * `resolve`: another unhandled rejection. Its runtime object is one per process and has no hook,
+ * so its two entries for a resolver's or a list item's value are replaced by the same code with
+ * the callback guarded: a throw is recorded in the execution's errors (CompiledExecutor then
+ * answers with graphql-js) and the count settles.
+ */
+function guardContinuations(): void {
+  const runtime = jitRuntime as unknown as {
+    isPromise(value: unknown): value is PromiseLike<unknown>;
+    handleResolverResult: JitValueHandler;
+    handleListItemResult: JitValueHandler;
+  };
+  if (
+    typeof runtime.handleResolverResult !== 'function' ||
+    typeof runtime.handleListItemResult !== 'function'
+  ) {
+    throw new Error(
+      "graphql-jit's runtime no longer has handleResolverResult/handleListItemResult: " +
+        'check whether it still leaves throws in its promise callbacks unguarded, then update ' +
+        'guardContinuations in compiled-executor.ts',
+    );
+  }
+  const settle = (execution: JitExecution, callback: (value: unknown) => void, value: unknown) => {
+    try {
+      callback(value);
+    } catch (err) {
+      execution.errors.push(new ThrownInContinuation(err));
+    }
+    if (--execution.promiseCounter === 0) execution.resolve?.(execution);
+  };
+  const handle: JitValueHandler = (execution, value, onSuccess, onError) => {
+    if (!runtime.isPromise(value)) {
+      onSuccess(value);
+      return;
+    }
+    ++execution.promiseCounter;
+    value.then(
+      (resolved) => settle(execution, onSuccess, resolved),
+      (error) => settle(execution, onError, error),
+    );
+  };
+  runtime.handleResolverResult = handle;
+  runtime.handleListItemResult = handle;
+}
+guardContinuations();
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown }).then === 'function';
