@@ -11,6 +11,7 @@ import {
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { jitRuntime } from 'graphql-jit/dist/runtime';
 import { LRUCache } from 'lru-cache';
+import type { GlobalIdLeaves } from '../common/global-id-leaves';
 
 /**
  * Queries run through graphql-jit: each document (by its text and operation name) is compiled
@@ -37,6 +38,8 @@ export class CompiledExecutor {
   constructor(
     private readonly schema: GraphQLSchema,
     maxEntries = DEFAULT_MAX_COMPILED,
+    /** Compiles Node ids as leaves instead of resolvers (see GlobalIdLeaves). */
+    private readonly idLeaves?: GlobalIdLeaves,
   ) {
     this.compiled = new LRUCache({ max: maxEntries });
   }
@@ -91,10 +94,12 @@ export class CompiledExecutor {
     const key = `${operationName ?? ''}\u0000${source}`;
     const hit = this.compiled.get(key);
     if (hit !== undefined) return hit || undefined;
-    const made = compileQuery(this.schema, document, operationName ?? undefined, {
-      // Errors carry their resolver's stack already; the masked response never shows one.
-      disablingCapturingStackErrors: true,
-    });
+    const compile = () =>
+      compileQuery(this.schema, document, operationName ?? undefined, {
+        // Errors carry their resolver's stack already; the masked response never shows one.
+        disablingCapturingStackErrors: true,
+      });
+    const made = this.idLeaves ? this.idLeaves.compiling(compile) : compile();
     // A document graphql-jit refuses (it validated under graphql-js) runs on graphql-js, and
     // is remembered as such so it is not compiled again on every request.
     const kept = isCompiledQuery(made) && !hasRequiredDefault(document) ? made : false;

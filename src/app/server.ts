@@ -16,7 +16,8 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createRequestContext, type RequestContext } from '../common/request-context';
 import { buildAppSchema } from './schema';
-import { CompiledExecutor } from './compiled-executor';
+import { CompiledExecutor, DEFAULT_MAX_COMPILED } from './compiled-executor';
+import { GlobalIdLeaves } from '../common/global-id-leaves';
 import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
 import { inputGuardPlugin } from './input-guard';
@@ -166,7 +167,7 @@ async function listen(
     maxNesting: config.GRAPHQL_MAX_NESTING,
     jsonMaxDepth: config.JSON_MAX_DEPTH,
   };
-  const executor = new CompiledExecutor(schema);
+  const executor = new CompiledExecutor(schema, DEFAULT_MAX_COMPILED, new GlobalIdLeaves(schema));
   const apollo = new ApolloServer<RequestContext>({
     // main.ts owns SIGTERM/SIGINT and calls close(). Apollo's own handler would call stop() beside
     // ours, and a second stop() that arrives while the first still drains awaits a barrier Apollo

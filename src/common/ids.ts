@@ -5,8 +5,20 @@ import { badInput } from './errors';
  * object and an id of the wrong type is refused instead of silently matching another table.
  */
 export function toGlobalId(type: string, id: string | number): string {
-  return Buffer.from(`${type}:${id}`).toString('base64url');
+  const plain = `${type}:${id}`;
+  // Type names and keys are printable ASCII, which btoa encodes without a Buffer in between (a
+  // large answer encodes a thousand ids: 0.1 MB less garbage); base64url is base64 with - and
+  // _ for + and /, unpadded.
+  if (!ASCII.test(plain)) return Buffer.from(plain).toString('base64url');
+  let encoded = btoa(plain);
+  if (encoded.includes('+') || encoded.includes('/')) {
+    encoded = encoded.replace(/\+/g, '-').replace(/\//g, '_');
+  }
+  const padding = encoded.indexOf('=');
+  return padding < 0 ? encoded : encoded.slice(0, padding);
 }
+
+const ASCII = /^[ -~]*$/;
 
 export function fromGlobalId(globalId: string): { type: string; id: string } {
   const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
