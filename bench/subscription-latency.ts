@@ -7,13 +7,17 @@
  * `npm start` runs the server (with-server-flags.ts).
  *
  *   node dist/bench/subscription-latency.js [--subscribers 1000] [--events 50] [--interval-ms 500]
- *     [--burst-events 250] [--burst-interval-ms 20] [--client-processes 1] [--trace]
+ *     [--burst-events 250] [--burst-interval-ms 20] [--client-processes 1] [--warmup-events 5]
+ *     [--trace]
  *
- * Two phases on one run, after a warm-up event that every stream must have received: `--events`
- * events `--interval-ms` apart (latency), then `--burst-events` events `--burst-interval-ms`
- * apart (sustained deliveries per second). Events are sent on a fixed schedule (the k-th at
- * start + k × interval), so a slow server is not given extra time between events. Then the run
- * ends and every stream must hold every seq once, in order, and complete.
+ * Two phases on one run, after a first event that every stream must have received and
+ * `--warmup-events` events `--interval-ms` apart (reported apart, not counted in the figures: a
+ * server's first fan-outs after 1,000 subscribes run code V8 has not optimised yet and cost
+ * about three times the CPU of later ones): `--events` events `--interval-ms` apart (latency),
+ * then `--burst-events` events `--burst-interval-ms` apart (sustained deliveries per second).
+ * Events are sent on a fixed schedule (the k-th at start + k × interval), so a slow server is not
+ * given extra time between events. Then the run ends and every stream must hold every seq once,
+ * in order, and complete.
  *
  * `--client-processes N` spreads the subscribers over N child processes (one process parsing
  * 1,000 sockets' messages queues them: the 1,000th arrival waits for the 999 before it).
@@ -43,6 +47,7 @@ interface Args {
   burstEvents: number;
   burstIntervalMs: number;
   clientProcesses: number;
+  warmupEvents: number;
   trace: boolean;
 }
 
@@ -54,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     burstEvents: 250,
     burstIntervalMs: 20,
     clientProcesses: 1,
+    warmupEvents: 5,
     trace: false,
   };
   const names: Record<string, Exclude<keyof Args, 'trace'>> = {
@@ -63,6 +69,7 @@ function parseArgs(argv: string[]): Args {
     '--burst-events': 'burstEvents',
     '--burst-interval-ms': 'burstIntervalMs',
     '--client-processes': 'clientProcesses',
+    '--warmup-events': 'warmupEvents',
   };
   for (let k = 0; k < argv.length; k += 2) {
     if (argv[k] === '--trace') {
@@ -72,10 +79,11 @@ function parseArgs(argv: string[]): Args {
     }
     const name = names[argv[k]];
     const value = Number(argv[k + 1]);
-    if (!name || !Number.isInteger(value) || value < 1) {
+    if (!name || !Number.isInteger(value) || value < (name === 'warmupEvents' ? 0 : 1)) {
       throw new Error(
         'usage: subscription-latency [--subscribers N] [--events N] [--interval-ms MS] ' +
-          `[--burst-events N] [--burst-interval-ms MS] [--client-processes N] [--trace] ` +
+          `[--burst-events N] [--burst-interval-ms MS] [--client-processes N] ` +
+          `[--warmup-events N] [--trace] ` +
           `(got ${argv[k]})`,
       );
     }
@@ -151,6 +159,51 @@ function phaseResult(
 }
 
 /**
+ * The phase's `count` events with the latest median arrival: "#k m/l" is the phase's k-th event
+ * (from 1), its median and its last arrival in ms after its commit. With 1,000 deliveries per
+ * event, the p99 of 50 events is the 500th latest delivery: one or two slow events set it.
+ */
+function slowest(
+  arrivals: Map<number, number[]>,
+  committedAt: Record<number, number>,
+  { from, to }: { from: number; to: number },
+  count: number,
+): string {
+  const events: { k: number; median: number; last: number }[] = [];
+  for (let seq = from; seq <= to; seq += 1) {
+    const times = [...(arrivals.get(seq) ?? [])].sort((x, y) => x - y);
+    events.push({
+      k: seq - from + 1,
+      median: percentile(times, 50) - committedAt[seq],
+      last: (times[times.length - 1] ?? NaN) - committedAt[seq],
+    });
+  }
+  return events
+    .sort((x, y) => y.median - x.median)
+    .slice(0, count)
+    .map((e) => `#${e.k} ${e.median.toFixed(0)}/${e.last.toFixed(0)} ms`)
+    .join(', ');
+}
+
+/** The process's CPU from the hub's read to the last write, per event: median user + system. */
+function fanOutCpu(trace: Trace, { from, to }: { from: number; to: number }): string {
+  const cpus: NodeJS.CpuUsage[] = [];
+  for (let seq = from; seq <= to; seq += 1) {
+    const cpu = trace.marks.get(seq)?.fanOutCpu;
+    if (cpu) cpus.push(cpu);
+  }
+  const median = (xs: number[]) =>
+    percentile(
+      [...xs].sort((x, y) => x - y),
+      50,
+    ) / 1000;
+  return (
+    `${median(cpus.map((c) => c.user)).toFixed(1)} user + ` +
+    `${median(cpus.map((c) => c.system)).toFixed(1)} system (median)`
+  );
+}
+
+/**
  * Per stage, the median and the maximum over the phase's seqs of the time from the commit to the
  * stage: the server's stages from the trace, the clients' from their arrival times.
  */
@@ -191,6 +244,7 @@ function breakdown(
       `  ${name.padEnd(40)} ${percentile(offsets, 50).toFixed(1).padStart(7)} ${(offsets[offsets.length - 1] ?? NaN).toFixed(1).padStart(7)}`,
     );
   }
+  lines.push(`  server CPU, read to last write, ms/event ${fanOutCpu(trace, { from, to })}`);
   const sends = [...trace.marks.values()].map((m) => m.sends);
   lines.push(
     `  sends per seq                            ${Math.min(...sends)}..${Math.max(...sends)}`,
@@ -258,6 +312,10 @@ async function main(): Promise<void> {
       }
       phases[name] = { from, to: seq - 1 };
     };
+    if (args.warmupEvents > 0) {
+      await pace('warmup', args.warmupEvents, args.intervalMs);
+      await sleep(args.intervalMs);
+    }
     // The server's CPU over the paced phase (this process: the API and the event writes), per
     // delivery: unlike latency, it hardly moves with what else runs on the machine.
     const cpuBefore = process.cpuUsage();
@@ -287,14 +345,24 @@ async function main(): Promise<void> {
     }
     const paced = phaseResult(arrivals, committedAt, phases.paced);
     const burst = phaseResult(arrivals, committedAt, phases.burst);
+    const warmup = phases.warmup && phaseResult(arrivals, committedAt, phases.warmup);
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     console.log(
       [
         `subscribers            ${args.subscribers} (graphql-ws, one connection each, in ${args.clientProcesses} child process${args.clientProcesses > 1 ? 'es' : ''})`,
         `back-end               ${process.env.REDIS_URL ? 'Redis pub/sub' : 'Postgres LISTEN/NOTIFY'}`,
         ...(trace ? breakdown(trace, announcedAt, arrivals, committedAt, phases.paced) : []),
+        ...(warmup
+          ? [
+              `warm-up                ${args.warmupEvents} events ${args.intervalMs} ms apart, not counted below: p50/p99/max ${ms(warmup.p50)} / ${ms(warmup.p99)} / ${ms(warmup.max)}`,
+              ...(trace
+                ? [`  server CPU, read to last write, ms/event ${fanOutCpu(trace, phases.warmup)}`]
+                : []),
+            ]
+          : []),
         `paced                  ${args.events} events ${args.intervalMs} ms apart: ${paced.deliveries} of ${args.subscribers * args.events} delivered`,
         `  latency p50/p99/max  ${ms(paced.p50)} / ${ms(paced.p99)} / ${ms(paced.max)}`,
+        `  slowest events       ${slowest(arrivals, committedAt, phases.paced, 3)}`,
         `  server CPU           ${(cpu.user / paced.deliveries).toFixed(1)} µs user + ${(cpu.system / paced.deliveries).toFixed(1)} µs system per delivery`,
         `burst                  ${args.burstEvents} events ${args.burstIntervalMs} ms apart: ${burst.deliveries} of ${args.subscribers * args.burstEvents} delivered, ${Math.round(burst.perSecond)}/s`,
         `  latency p50/p99/max  ${ms(burst.p50)} / ${ms(burst.p99)} / ${ms(burst.max)}`,

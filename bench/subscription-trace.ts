@@ -7,6 +7,9 @@
  *   NextFrames#frame, which builds (or finds) the ready frame of each subscriber's `next`,
  * - net.Socket#uncork (the writes to the kernel: connections' sends are corked until the turn
  *   of the event loop ends, then each connection's frames leave in one writev).
+ * At the read and after the last write's turn, the process's CPU (process.cpuUsage, all its
+ * threads; the kernel counts it in ticks, so read the median over many events): the CPU each
+ * fan-out costs, a figure the machine's load moves far less than the times.
  * Tracing costs a regex per send and a clock read per uncork, so traced runs are slower than
  * untraced ones; the breakdown is read from a traced run, the headline from an untraced one.
  */
@@ -30,6 +33,10 @@ export interface SeqMarks {
   sends: number;
   /** The last writev (uncork) that ran after this seq's last send. */
   lastWrite?: number;
+  /** The process's CPU when the read returned (process.cpuUsage). */
+  cpuAtRead?: NodeJS.CpuUsage;
+  /** The process's CPU from the read to the end of the last write's turn (µs). */
+  fanOutCpu?: NodeJS.CpuUsage;
 }
 
 export interface Trace {
@@ -58,7 +65,12 @@ export function installTrace(source: AnnouncementSource, runId: number): Trace {
   mutablePages.readPage = async (...args) => {
     const page = await readPage(...args);
     const at = now();
-    for (const e of page.events) markOf(e.seq).read ??= at;
+    const cpu = process.cpuUsage();
+    for (const e of page.events) {
+      const m = markOf(e.seq);
+      m.read ??= at;
+      m.cpuAtRead ??= cpu;
+    }
     return page;
   };
 
@@ -71,7 +83,10 @@ export function installTrace(source: AnnouncementSource, runId: number): Trace {
     m.sends += 1;
     if (sentThisTurn.length === 0) {
       setImmediate(() => {
-        for (const turn of sentThisTurn) turn.lastWrite = Math.max(lastUncork, turn.lastSend ?? 0);
+        for (const turn of sentThisTurn) {
+          turn.lastWrite = Math.max(lastUncork, turn.lastSend ?? 0);
+          if (turn.cpuAtRead) turn.fanOutCpu = process.cpuUsage(turn.cpuAtRead);
+        }
         sentThisTurn = [];
       });
     }
