@@ -37,6 +37,7 @@ const schema = z.object({
   GRAPHQL_MAX_NESTING: z.coerce.number().int().min(16).max(1000).default(128),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(50_000),
+  GRAPHQL_MAX_CONCURRENT_READS: z.coerce.number().int().min(1).max(1000).default(4),
   MAX_ALIASES: z.coerce.number().int().min(1).default(30),
   /** The URL runners use to reach this API; by default the address it listens on. */
   PUBLIC_URL: z.string().url().optional(),

@@ -8,6 +8,7 @@ import {
   validate,
   type DocumentNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
@@ -20,6 +21,7 @@ import { badInput } from '../common/errors';
 import { runInRequestScope } from '../common/db/request-scope';
 import type { ApiKeyService } from '../modules/api-keys/api-key.service';
 import type { CompiledExecutor } from './compiled-executor';
+import type { ExecutionGate } from './execution-gate';
 import type { Metrics } from './metrics';
 import { priceOperation } from './limits';
 import { guardOperationInputs, type InputGuardLimits } from './input-guard';
@@ -61,6 +63,8 @@ export interface LeanGraphQLOptions {
   maxComplexity: number;
   /** GRAPHQL_BODY_LIMIT in bytes: a body that may be longer goes to the full stack. */
   bodyLimitBytes: number;
+  /** Reads executing at once (GRAPHQL_MAX_CONCURRENT_READS; see ExecutionGate). */
+  gate: ExecutionGate;
 }
 
 /** Plays the rest of a request on the full stack (the Express app). */
@@ -239,6 +243,22 @@ export class LeanGraphQL {
     }
     if (price > this.opts.maxComplexity) return undefined;
 
+    // Executed, encoded and written inside its turn: what a read allocates dies within it.
+    return this.opts.gate.run(() =>
+      this.execute(req, res, { ...request, document, operation }, principal),
+    );
+  }
+
+  /** Executes a known query, and answers it when it has no error. */
+  private async execute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: GraphQLRequest & { document: DocumentNode; operation: OperationDefinitionNode },
+    principal: Principal,
+  ): Promise<{ operationName: string | null } | 'gone' | undefined> {
+    // The client may have left while the request waited for its turn.
+    if (res.destroyed) return 'gone';
+    const { query, operationName, variables, document, operation } = request;
     const id = requestIdFor(req, res);
     const context = this.contextFor(req, id, principal);
     const result = await this.opts.executor.run({
@@ -379,14 +399,14 @@ function readJson(bytes: Buffer): PreRead {
   }
 }
 
+interface GraphQLRequest {
+  query: string;
+  operationName: string | null;
+  variables: Record<string, unknown> | null;
+}
+
 /** The GraphQL request in a POST body, when it is one the lean path knows how to answer. */
-function graphQLRequestOf(body: unknown):
-  | {
-      query: string;
-      operationName: string | null;
-      variables: Record<string, unknown> | null;
-    }
-  | undefined {
+function graphQLRequestOf(body: unknown): GraphQLRequest | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {

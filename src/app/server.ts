@@ -17,6 +17,7 @@ import type { Config } from './config';
 import { createRequestContext, type RequestContext } from '../common/request-context';
 import { buildAppSchema } from './schema';
 import { CompiledExecutor, DEFAULT_MAX_COMPILED } from './compiled-executor';
+import { ExecutionGate } from './execution-gate';
 import { GlobalIdLeaves } from '../common/global-id-leaves';
 import { createServices, type Services } from './services';
 import { armor, complexityPlugin } from './limits';
@@ -252,6 +253,7 @@ async function listen(
     inputLimits,
     maxComplexity: config.MAX_QUERY_COMPLEXITY,
     bodyLimitBytes: armored.plugins.length ? 0 : limitInBytes(config.GRAPHQL_BODY_LIMIT),
+    gate: new ExecutionGate(config.GRAPHQL_MAX_CONCURRENT_READS),
   });
   httpServer.on('request', lean.listener(app));
 
