@@ -4,16 +4,19 @@
  * server as it is deployed. Flags such as the young generation's size can only be set when the
  * process starts, so a process started without them runs itself again with them.
  */
-import { fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { SERVER_NODE_FLAGS } from '../src/app/server-node-flags';
 
 /** True when this process lacks the flags and has handed over to a child that has them. */
 export function reexecWithServerFlags(): boolean {
   if (SERVER_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return false;
-  const child = fork(process.argv[1], process.argv.slice(2), {
-    execArgv: [...process.execArgv, ...SERVER_NODE_FLAGS],
-    stdio: 'inherit',
-  });
+  // spawn, not fork: a forked child's IPC channel to this process kept it alive after its work
+  // was done (the benchmark printed its result and never exited).
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, ...SERVER_NODE_FLAGS, process.argv[1], ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => child.kill(signal));
   }

@@ -37,5 +37,5 @@ USER node
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# With the flags of src/app/server-node-flags.ts, none today (tests/containers checks they match).
-CMD ["node", "dist/src/main.js"]
+# With the flags of src/app/server-node-flags.ts (tests/containers checks they match).
+CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

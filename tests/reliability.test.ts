@@ -115,7 +115,10 @@ describe('the reliability suite, small', () => {
       { lost: 0, duplicated: 0 },
     );
     assert.equal(r.apiAlive, true);
-    // The memory verdict reads the heap from the API's own /metrics; it must have answered.
+    // The memory verdict reads the heap after a full collection from the API's probe, three
+    // times; the trend printed beside it, from the API's own /metrics.
+    assert.equal(r.liveHeapMb.length, 3, 'the heap probe did not answer three times');
+    assert.ok(r.liveHeapMb.every((m) => m > 0));
     assert.ok(r.heapSamples > 0, 'no heap sample from the API');
     // The API's loop probe answered for the whole load window, as did the generator's own.
     assert.ok(r.apiLoop, "no event-loop figures from the API's probe");

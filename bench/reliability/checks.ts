@@ -210,10 +210,11 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
     ),
   );
   const rssFlat = !grewBeyond(r.rssMiddleThirdMb, r.rssLastThirdMb, MEMORY_GROWTH_ALLOWED.rss);
-  // No heap samples (the API never answered /metrics) is no evidence of flatness.
+  // Three readings after a full collection, or no evidence of flatness; two thirds in against
+  // the end, as RSS's middle third against its last.
+  const [, liveMiddle, liveEnd] = r.liveHeapMb;
   const heapFlat =
-    r.heapSamples > 0 &&
-    !grewBeyond(r.heapMiddleThirdMb, r.heapLastThirdMb, MEMORY_GROWTH_ALLOWED.heap);
+    r.liveHeapMb.length === 3 && !grewBeyond(liveMiddle, liveEnd, MEMORY_GROWTH_ALLOWED.heap);
   const lost = r.streamLost + r.streamDuplicated;
   const latency = Object.entries(r.latency).map(
     ([op, l]) =>
@@ -235,7 +236,7 @@ async function loadCheck(ctx: SuiteContext): Promise<CheckRow> {
       ),
       `API RSS ${r.rssFirstThirdMb} MB (first third, warm-up) -> ${r.rssMiddleThirdMb} MB (middle) -> ${r.rssLastThirdMb} MB (last)${rssFlat ? '' : ': growing'}`,
       `${r.subscribers} subscribers x ${r.eventsEmitted} events: ${r.streamLost} lost, ${r.streamDuplicated} duplicated`,
-      `API heap floor ${r.heapMiddleThirdMb} MB (middle third) -> ${r.heapLastThirdMb} MB (last), ${r.heapSamples} samples${heapFlat ? '' : ': growing or unmeasured'}`,
+      `API heap after a full collection ${r.liveHeapMb.join(' -> ') || '-'} MB (a third, two thirds, end)${heapFlat ? '' : ': growing or unmeasured'}; heap floor between collections ${r.heapMiddleThirdMb} -> ${r.heapLastThirdMb} MB (middle -> last third, ${r.heapSamples} samples; not judged)`,
       ...r.errorExamples,
       ...(r.apiAlive ? [] : ['the API process exited']),
     ],

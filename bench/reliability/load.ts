@@ -56,10 +56,15 @@ export interface LoadOutcome {
   rssFirstThirdMb: number;
   rssMiddleThirdMb: number;
   rssLastThirdMb: number;
-  /** V8 heap used (the API's own /metrics), its floor per ~5 s: what stays reachable. */
+  /** V8 heap used (the API's own /metrics), its floor per ~5 s: printed, not judged. */
   heapMiddleThirdMb: number;
   heapLastThirdMb: number;
   heapSamples: number;
+  /**
+   * The API's heap right after a full collection (loop-probe.ts), under load at a third, two
+   * thirds and just before the end of the run: what stays reachable, judged for growth.
+   */
+  liveHeapMb: number[];
   subscribers: number;
   eventsEmitted: number;
   streamLost: number;
@@ -217,13 +222,16 @@ export async function runLoad(
   // A token of our own, so a METRICS_TOKEN in the caller's environment cannot hide the heap.
   const metricsToken = randomBytes(24).toString('hex');
   const probeFile = path.join(path.dirname(place.logFile), 'api-loop.jsonl');
+  const heapProbeFile = path.join(path.dirname(place.logFile), 'api-heap.jsonl');
   fs.rmSync(probeFile, { force: true });
+  fs.rmSync(heapProbeFile, { force: true });
   const api = await startApi({
     ...place,
     env: {
       DB_POOL_SIZE: '20',
       METRICS_TOKEN: metricsToken,
       STAGEWISE_LOOP_PROBE_FILE: probeFile,
+      STAGEWISE_HEAP_PROBE_FILE: heapProbeFile,
     },
     // E.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS may not carry: whose the tail is.
     nodeArgs: [
@@ -244,6 +252,22 @@ export async function runLoad(
     try {
       const line = await waitFor("the API's loop probe", () => lines()[before], 10_000, 20);
       return JSON.parse(line) as LoopWindow;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Asks the probe for the heap after a full collection, in bytes. */
+  const liveHeap = async (): Promise<number | undefined> => {
+    const lines = () =>
+      fs.existsSync(heapProbeFile)
+        ? fs.readFileSync(heapProbeFile, 'utf8').split('\n').filter(Boolean)
+        : [];
+    const before = lines().length;
+    if (!api.alive()) return undefined;
+    api.child.kill('SIGWINCH');
+    try {
+      const line = await waitFor("the API's heap probe", () => lines()[before], 10_000, 20);
+      return (JSON.parse(line) as { liveHeapBytes: number }).liveHeapBytes;
     } catch {
       return undefined;
     }
@@ -290,6 +314,16 @@ export async function runLoad(
         await sleep(500);
       }
     })();
+    // Under load, after warm-up (a third in), two thirds in and a second before the end.
+    const liveHeapBytes: number[] = [];
+    const liveHeapReadings = (async () => {
+      const ms = opts.seconds * 1000;
+      for (const at of [ms / 3, (2 * ms) / 3, ms - Math.min(1000, ms / 6)]) {
+        await sleep(Math.max(0, started + at - Date.now()));
+        const bytes = await liveHeap();
+        if (bytes !== undefined) liveHeapBytes.push(bytes);
+      }
+    })();
     // The runner stand-in reports a few events every 200 ms while the clients run.
     const reporter = (async () => {
       let step = 0;
@@ -334,6 +368,7 @@ export async function runLoad(
     await reporter;
     clearInterval(sampler);
     await heapSampler;
+    await liveHeapReadings;
     await Promise.race([Promise.allSettled(subs.map((s) => s.done)), sleep(30_000)]);
     const serverSeqs = (
       await db.ds.query<{ seq: number }[]>(
@@ -381,6 +416,7 @@ export async function runLoad(
       rssLastThirdMb: Math.round(median(rss.slice(-third)) / 2 ** 20),
       ...heapThirds(heap),
       heapSamples: heap.length,
+      liveHeapMb: liveHeapBytes.map(mb),
       subscribers: subscriberCount,
       eventsEmitted: standIn.emitted,
       streamLost,

@@ -1,14 +1,17 @@
 /**
  * The Node flags the API server runs with: `npm start` (scripts/start.sh), the API image's CMD
  * (tests/containers checks they match) and the benchmarks and reliability checks that start the
- * server as production does all read this list. It is empty: V8's defaults won the measurements.
+ * server as production does all read this list.
  *
- * Tried and not shipped, a 64 MB young generation (`--max-semi-space-size=64`; V8's default tops
- * out at 16 MB). On `npm run bench:api`'s big query (20 clients, ~5 MB of garbage per answer) it
- * cut garbage collection from 22-27% of the main thread to 3-5% and CPU per request by a third;
- * 32 MB did not help. But on the reliability load check (200 clients, many small answers in
- * flight) each scavenge then copied more live objects: the longest GC pause went from 16-24 ms
- * to 43-61 ms, p99 latency per operation from 252-367 ms to 398-1,029 ms (paged), and resident
- * memory grew through the run. The many-clients tail matters more (bench/README.md).
+ * A 64 MB young generation (V8's default semi-space tops out at 16 MB). A big GraphQL answer
+ * allocates ~3 MB and lives for a few milliseconds; with 16 MB semi-spaces the scavenger runs
+ * every few answers and copies the ones in flight, so garbage collection took 20-21% of the main
+ * thread on `npm run bench:api`'s big query on an idle machine; with 64 MB, 4%, and CPU per big
+ * request fell from 6.2 to 3.9 ms (bench/README.md). It was tried once before and dropped: on the
+ * reliability load check (200 clients) each scavenge then copied hundreds of answers in flight
+ * and the p99 latency tripled. Since then lean reads run at most GRAPHQL_MAX_CONCURRENT_READS at
+ * once (ExecutionGate), which bounds what a scavenge finds alive: the load check's p99 stayed at
+ * 25-48 ms per operation and its longest GC pause at 10-26 ms. The price is resident memory: the
+ * young generation may hold up to 3 x 64 MB.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = [];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
