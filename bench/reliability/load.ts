@@ -240,38 +240,28 @@ export async function runLoad(
       ...(process.env.LOAD_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
   });
-  /** Asks the probe for the figures since its last report; resolves with that report. */
-  const probeWindow = async (): Promise<LoopWindow | undefined> => {
+  /**
+   * Signals the API's probe and resolves with the JSON line it appends to `file` in answer
+   * (undefined when the API is gone or the probe does not answer).
+   */
+  const askProbe = async <T>(signal: NodeJS.Signals, file: string): Promise<T | undefined> => {
     const lines = () =>
-      fs.existsSync(probeFile)
-        ? fs.readFileSync(probeFile, 'utf8').split('\n').filter(Boolean)
-        : [];
+      fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
     const before = lines().length;
     if (!api.alive()) return undefined;
-    api.child.kill('SIGUSR2');
+    api.child.kill(signal);
     try {
-      const line = await waitFor("the API's loop probe", () => lines()[before], 10_000, 20);
-      return JSON.parse(line) as LoopWindow;
+      const line = await waitFor(`the API's probe (${signal})`, () => lines()[before], 10_000, 20);
+      return JSON.parse(line) as T;
     } catch {
       return undefined;
     }
   };
-  /** Asks the probe for the heap after a full collection, in bytes. */
-  const liveHeap = async (): Promise<number | undefined> => {
-    const lines = () =>
-      fs.existsSync(heapProbeFile)
-        ? fs.readFileSync(heapProbeFile, 'utf8').split('\n').filter(Boolean)
-        : [];
-    const before = lines().length;
-    if (!api.alive()) return undefined;
-    api.child.kill('SIGWINCH');
-    try {
-      const line = await waitFor("the API's heap probe", () => lines()[before], 10_000, 20);
-      return (JSON.parse(line) as { liveHeapBytes: number }).liveHeapBytes;
-    } catch {
-      return undefined;
-    }
-  };
+  /** The loop figures since the probe's last report. */
+  const probeWindow = () => askProbe<LoopWindow>('SIGUSR2', probeFile);
+  /** The heap after a full collection, in bytes. */
+  const liveHeap = async () =>
+    (await askProbe<{ liveHeapBytes: number }>('SIGWINCH', heapProbeFile))?.liveHeapBytes;
   const db = await Database.open(place.databaseUrl);
   const keys = await db.keys();
   const subscriberCount = Math.max(1, Math.floor(opts.clients / 10));
