@@ -130,19 +130,40 @@ describe('a curriculum runs end to end on the built-in task', () => {
     const seen = order.filter((p) => phases.includes(p));
     assert.deepEqual(seen, order, `phases streamed: ${phases.join(',')}`);
 
-    // Every run of the curriculum succeeded and belongs to a round; EVAL covered base + 2 rounds.
-    const runs = await t.server.ds.query<{ stage: string; round: number; status: string }[]>(
-      `SELECT stage::text, round, status::text FROM runs WHERE curriculum_id = $1 ORDER BY id`,
+    // Every run of the curriculum succeeded and belongs to a round; EVAL covered the base, each
+    // round's end checkpoint and, where RL ran after SFT, the SFT checkpoint RL started from.
+    const runs = await t.server.ds.query<
+      { stage: string; round: number; status: string; input: string | null }[]
+    >(
+      `SELECT r.stage::text, r.round, r.status::text, c.name AS input
+       FROM runs r LEFT JOIN checkpoints c ON c.id = r.input_checkpoint_id
+       WHERE r.curriculum_id = $1 ORDER BY r.id`,
       [Number(Buffer.from(id, 'base64url').toString().split(':')[1])],
     );
     assert.ok(
       runs.every((r) => r.status === 'SUCCEEDED'),
       JSON.stringify(runs),
     );
+    const rlRan = (r: (typeof c.roundResults)[number]) =>
+      r.sftCheckpoint && r.sftCheckpoint.name !== r.endCheckpoint.name;
+    assert.ok(c.roundResults.some(rlRan), 'no round ran RL after SFT: nothing to compare');
+    const evalsExpected = [{ round: 0, input: base.name }];
+    for (const r of c.roundResults) {
+      evalsExpected.push({ round: r.round, input: r.endCheckpoint.name });
+      if (rlRan(r)) evalsExpected.push({ round: r.round, input: r.sftCheckpoint.name });
+    }
     assert.deepEqual(
-      runs.filter((r) => r.stage === 'EVAL').map((r) => r.round),
-      [0, 1, 2],
+      runs.filter((r) => r.stage === 'EVAL').map(({ round, input }) => ({ round, input })),
+      evalsExpected,
     );
+    // Each accuracy went where its checkpoint belongs: the SFT checkpoint's beside the end's.
+    for (const r of c.roundResults) {
+      assert.equal(
+        typeof r.stats.sftEvalAccuracy,
+        rlRan(r) ? 'number' : 'undefined',
+        `round ${r.round}: ${JSON.stringify(r.stats)}`,
+      );
+    }
     // Select wrote one BRIDGED trace per bridged sample, scored by the student.
     const [bridged] = await t.server.ds.query<{ n: number; scored: number }[]>(
       `SELECT count(*)::int AS n, count(student_nll)::int AS scored FROM traces WHERE kind = 'BRIDGED'`,

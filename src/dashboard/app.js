@@ -363,6 +363,7 @@ function renderCurriculum(c) {
         cell(fmt(s.unrouted)),
         cell(fmt(s.moved)),
         cell(moves || '-', 'wrap'),
+        cell(pct(s.sftEvalAccuracy)),
         cell(pct(s.evalAccuracy)),
       );
       return tr;

@@ -58,7 +58,7 @@ export class CurriculumRound {
 
   @Field(() => GraphQLJSONObject, {
     description:
-      'Figures of the round: samplesPerStage, moved, unrouted, bridge, critiques, evalAccuracy.',
+      'Figures of the round: samplesPerStage, moved, unrouted, bridge, critiques, evalAccuracy (its end checkpoint), sftEvalAccuracy (its SFT checkpoint, where RL ran after it), baseEvalAccuracy.',
   })
   @Column({ type: 'jsonb', default: () => "'{}'" })
   stats!: Record<string, unknown>;

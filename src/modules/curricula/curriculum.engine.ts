@@ -44,6 +44,15 @@ interface Step {
   runs: Run[];
 }
 
+/** Where a round's EVAL accuracy goes in its stats. */
+type EvalKey = 'baseEvalAccuracy' | 'evalAccuracy' | 'sftEvalAccuracy';
+
+/** The round ran RL from its SFT checkpoint: its end checkpoint is another one. */
+const rlFollowedSft = (r: CurriculumRound) =>
+  r.sftCheckpointId !== null &&
+  r.endCheckpointId !== null &&
+  r.sftCheckpointId !== r.endCheckpointId;
+
 /**
  * The curriculum loop as a state machine. Each call of `step` makes at most one transition
  * under the curriculum's row lock: it starts the run the next phase needs (and waits for it),
@@ -423,7 +432,11 @@ export class CurriculumEngine {
     await this.nextEval(m, c, runs);
   }
 
-  /** EVAL, one run per checkpoint: the base (round 0) and each round's end checkpoint. */
+  /**
+   * EVAL, one run per checkpoint: the base (round 0), each round's end checkpoint and, where RL
+   * ran after it, the round's SFT checkpoint (what RL started from), so the round's figures say
+   * whether the RL stage kept, raised or lowered held-out accuracy.
+   */
   private async nextEval(m: EntityManager, c: Curriculum, runs: Run[]) {
     c.phase = CurriculumPhase.EVAL;
     const rounds = await m.getRepository(CurriculumRound).find({
@@ -431,13 +444,16 @@ export class CurriculumEngine {
       order: { round: 'ASC' },
     });
     const base = rounds[0];
-    const todo: { round: number; checkpointId: number }[] = [];
+    const todo: { round: number; checkpointId: number; key: EvalKey }[] = [];
     if (base && base.stats.baseEvalAccuracy === undefined) {
-      todo.push({ round: 0, checkpointId: c.baseCheckpointId });
+      todo.push({ round: 0, checkpointId: c.baseCheckpointId, key: 'baseEvalAccuracy' });
     }
     for (const r of rounds) {
       if (r.endCheckpointId && r.stats.evalAccuracy === undefined) {
-        todo.push({ round: r.round, checkpointId: r.endCheckpointId });
+        todo.push({ round: r.round, checkpointId: r.endCheckpointId, key: 'evalAccuracy' });
+      }
+      if (rlFollowedSft(r) && r.stats.sftEvalAccuracy === undefined) {
+        todo.push({ round: r.round, checkpointId: r.sftCheckpointId!, key: 'sftEvalAccuracy' });
       }
     }
     for (const next of todo) {
@@ -449,7 +465,7 @@ export class CurriculumEngine {
         round: next.round,
       });
       if (started) return;
-      await this.recordAccuracy(m, c, next.round, null);
+      await this.recordAccuracy(m, c, next.round, null, next.key);
     }
     c.phase = CurriculumPhase.DONE;
     c.status = CurriculumStatus.SUCCEEDED;
@@ -457,15 +473,30 @@ export class CurriculumEngine {
 
   private async recordEval(m: EntityManager, c: Curriculum, run: Run) {
     const accuracy = run.metrics['eval/accuracy'];
-    await this.recordAccuracy(m, c, run.round ?? 0, typeof accuracy === 'number' ? accuracy : null);
+    const round = run.round ?? 0;
+    let key: EvalKey = 'baseEvalAccuracy';
+    if (round > 0) {
+      const r = await this.round(m, c.id, round);
+      key =
+        rlFollowedSft(r) && run.inputCheckpointId === r.sftCheckpointId
+          ? 'sftEvalAccuracy'
+          : 'evalAccuracy';
+    }
+    await this.recordAccuracy(m, c, round, typeof accuracy === 'number' ? accuracy : null, key);
   }
 
-  private async recordAccuracy(m: EntityManager, c: Curriculum, round: number, acc: number | null) {
-    if (round === 0) {
+  private async recordAccuracy(
+    m: EntityManager,
+    c: Curriculum,
+    round: number,
+    acc: number | null,
+    key: EvalKey,
+  ) {
+    if (key === 'baseEvalAccuracy') {
       const all = await m.getRepository(CurriculumRound).findBy({ curriculumId: c.id });
       for (const r of all) await this.patchStats(m, c.id, r.round, { baseEvalAccuracy: acc });
     } else {
-      await this.patchStats(m, c.id, round, { evalAccuracy: acc });
+      await this.patchStats(m, c.id, round, { [key]: acc });
     }
   }
 

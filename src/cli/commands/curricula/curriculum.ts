@@ -28,6 +28,8 @@ export interface RoundStats {
   critiques?: { harvested?: number; written?: number; verified?: number };
   evalAccuracy?: number | null;
   baseEvalAccuracy?: number | null;
+  /** The round's SFT checkpoint, before RL (only where RL ran after SFT). */
+  sftEvalAccuracy?: number | null;
 }
 
 export interface RoundView {

@@ -44,6 +44,12 @@ export class RoundFacts {
     if (s.baseEvalAccuracy !== undefined && r.round === 1) {
       once('base-eval', () => `base checkpoint eval: accuracy ${pct(s.baseEvalAccuracy)}`, '');
     }
+    if (s.sftEvalAccuracy !== undefined) {
+      once(
+        'sft-eval',
+        () => `eval of the SFT checkpoint (before RL): accuracy ${pct(s.sftEvalAccuracy)}`,
+      );
+    }
     if (s.evalAccuracy !== undefined) {
       once('eval', () => `eval: accuracy ${pct(s.evalAccuracy)}`);
     }
