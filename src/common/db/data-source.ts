@@ -10,15 +10,15 @@ import { SnakeNamingStrategy } from './snake-naming.strategy';
  */
 export class StatementCounter implements TypeOrmLogger {
   count = 0;
-  /** Sees each counted statement's text (tests that tell statements apart). */
-  onQuery?: (query: string) => void;
+  /** Sees each counted statement's text and parameters (tests that tell statements apart). */
+  onQuery?: (query: string, parameters?: unknown[]) => void;
   /** Sees every statement, background work included (live streams read outside requests). */
   onAnyQuery?: (query: string) => void;
-  logQuery(query: string): void {
+  logQuery(query: string, parameters?: unknown[]): void {
     this.onAnyQuery?.(query);
     if (!currentRequest()) return;
     this.count += 1;
-    this.onQuery?.(query);
+    this.onQuery?.(query, parameters);
   }
   logQueryError(): void {}
   logQuerySlow(): void {}
