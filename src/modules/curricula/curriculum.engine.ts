@@ -62,7 +62,8 @@ const rlFollowedSft = (r: CurriculumRound) =>
  * Round r: PROBE (student c_r) -> ROUTE -> BRIDGE -> SFT (-> c_r') -> REPROBE (c_r' on the
  * round's SFT and RL samples) -> RL on what c_r' partly solves (-> c_{r+1}) -> CRITIQUE of the
  * prompts RL could not fix -> round r+1 from c_{r+1}; after the last round, EVAL of the base
- * checkpoint and of every round's checkpoint on the EVAL datasets.
+ * checkpoint, of every round's end checkpoint and of its SFT checkpoint c_r' (where RL followed
+ * it) on the EVAL datasets.
  */
 export class CurriculumEngine {
   constructor(
