@@ -102,9 +102,11 @@ describe('the import-boundary rule (.dependency-cruiser.cjs)', () => {
     made.push(dir);
     const { code, output } = await cruise(dir, []);
     assert.notEqual(code, 0, output);
+    // The module is named as found: bare when the fixture resolves no pg-boss, a path when a
+    // node_modules above the temp dir holds one.
     assert.match(
       output,
-      /one-job-queue: src\/modules\/webhooks\/webhook\.dispatcher\.ts → pg-boss/,
+      /one-job-queue: src\/modules\/webhooks\/webhook\.dispatcher\.ts → (\S*node_modules\/)?pg-boss\b/,
     );
     assert.doesNotMatch(output, /one-job-queue: src\/common\/db\/job-queue\.ts/);
   });
