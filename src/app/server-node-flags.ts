@@ -11,7 +11,8 @@
  * reliability load check (200 clients) each scavenge then copied hundreds of answers in flight
  * and the p99 latency tripled. Since then lean reads run at most GRAPHQL_MAX_CONCURRENT_READS at
  * once (ExecutionGate), which bounds what a scavenge finds alive: the load check's p99 stayed at
- * 25-48 ms per operation and its longest GC pause at 10-26 ms. The young generation may grow to
+ * 14-67 ms per operation (10-36 ms with V8's default) and its longest GC pause at 10-35 ms, the
+ * check's own forced full collections included. The young generation may grow to
  * 3 x 64 MB instead of 3 x 16 MB; the load check's API stayed at ~245 MB resident either way.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
