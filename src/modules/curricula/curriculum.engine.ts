@@ -48,7 +48,9 @@ interface Step {
 type EvalKey = 'baseEvalAccuracy' | 'evalAccuracy' | 'sftEvalAccuracy';
 
 /** The round ran RL from its SFT checkpoint: its end checkpoint is another one. */
-const rlFollowedSft = (r: CurriculumRound) =>
+const rlFollowedSft = (
+  r: CurriculumRound,
+): r is CurriculumRound & { sftCheckpointId: number; endCheckpointId: number } =>
   r.sftCheckpointId !== null &&
   r.endCheckpointId !== null &&
   r.sftCheckpointId !== r.endCheckpointId;
@@ -454,7 +456,7 @@ export class CurriculumEngine {
         todo.push({ round: r.round, checkpointId: r.endCheckpointId, key: 'evalAccuracy' });
       }
       if (rlFollowedSft(r) && r.stats.sftEvalAccuracy === undefined) {
-        todo.push({ round: r.round, checkpointId: r.sftCheckpointId!, key: 'sftEvalAccuracy' });
+        todo.push({ round: r.round, checkpointId: r.sftCheckpointId, key: 'sftEvalAccuracy' });
       }
     }
     for (const next of todo) {
